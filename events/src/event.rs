@@ -1,0 +1,333 @@
+//! The event catalogue (schema version 1) and the envelope every recorded event carries.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::procedure::{Changes, Estimates, Procedure};
+use crate::value::{
+    Date, Fraction, LongText, Name, ProcedureCode, Tag, TariffApplicant, Timestamp, VndPerHour,
+};
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// A stream: `procedure-{code}` or `settings`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StreamId(String);
+
+impl StreamId {
+    pub const SETTINGS: &'static str = "settings";
+
+    pub fn procedure(code: &ProcedureCode) -> Self {
+        Self(format!("procedure-{code}"))
+    }
+
+    pub fn settings() -> Self {
+        Self(Self::SETTINGS.to_owned())
+    }
+
+    /// Parses a stream name as written in the log.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == Self::SETTINGS {
+            return Some(Self::settings());
+        }
+        let code = ProcedureCode::parse(s.strip_prefix("procedure-")?).ok()?;
+        Some(Self::procedure(&code))
+    }
+
+    /// The procedure this stream belongs to, if it is a procedure's.
+    pub fn code(&self) -> Option<ProcedureCode> {
+        ProcedureCode::parse(self.0.strip_prefix("procedure-")?).ok()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// `ProcedureSimplified`: burden attributes fall (and/or name, legal basis change).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Simplification {
+    pub code: ProcedureCode,
+    pub set: Changes,
+    #[serde(default)]
+    pub measures: Vec<Tag>,
+}
+
+/// `ProcedureAmended`: any attribute but the code changes; burden may rise.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Amendment {
+    pub code: ProcedureCode,
+    pub set: Changes,
+}
+
+/// `EstimateRevised`: a re-measurement of volumes, hours or out-of-pocket costs.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstimateRevision {
+    pub code: ProcedureCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Estimates>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Estimates>,
+}
+
+/// `ProceduresMerged`: two or more procedures become one.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Merger {
+    pub sources: Vec<ProcedureCode>,
+    pub into: Procedure,
+}
+
+/// `ProcedureAbolished`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Abolition {
+    pub code: ProcedureCode,
+    pub reason: LongText,
+}
+
+/// `EntryRetracted`: a recorded event is withdrawn as a mistake.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retraction {
+    pub event_id: Uuid,
+    pub reason: LongText,
+}
+
+/// `TariffSet`: the value of an hour of an applicant's time, from `effective_on`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tariff {
+    pub applicant: TariffApplicant,
+    pub vnd_per_hour: VndPerHour,
+}
+
+/// Which procedures a programme covers, by their baseline attributes.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Scope {
+    All,
+    Agency(String),
+    Sector(String),
+    Level(crate::value::Level),
+}
+
+impl Scope {
+    pub const RULE: &'static str = "must be `all`, `agency:X`, `sector:Y` or `level:Z`";
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s == "all" {
+            return Ok(Self::All);
+        }
+        let (kind, value) = s.split_once(':').ok_or(Self::RULE)?;
+        let value =
+            crate::value::Sector::parse(value).map_err(|e| format!("{}: {e}", Self::RULE))?;
+        match kind {
+            "agency" => Ok(Self::Agency(value.as_str().to_owned())),
+            "sector" => Ok(Self::Sector(value.as_str().to_owned())),
+            "level" => serde_json::from_value(serde_json::Value::String(value.as_str().to_owned()))
+                .map(Self::Level)
+                .map_err(|_| "level must be central, province, district or commune".to_owned()),
+            _ => Err(Self::RULE.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::All => f.write_str("all"),
+            Self::Agency(a) => write!(f, "agency:{a}"),
+            Self::Sector(s) => write!(f, "sector:{s}"),
+            Self::Level(l) => write!(f, "level:{}", l.as_str()),
+        }
+    }
+}
+
+impl Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `ProgrammeDefined`: a reform programme with its baseline, deadline and targets.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Programme {
+    pub id: ProcedureCode,
+    pub name: Name,
+    pub baseline_on: Date,
+    pub deadline: Date,
+    pub cost_reduction: Fraction,
+    pub time_reduction: Fraction,
+    pub scope: Scope,
+}
+
+/// What happened: the event's type and its payload.
+///
+/// The stored encoding names variants by position, so new variants go at the end, never between.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Change {
+    ProcedureRegistered(Procedure),
+    ProcedureSimplified(Simplification),
+    ProcedureAmended(Amendment),
+    EstimateRevised(EstimateRevision),
+    ProceduresMerged(Merger),
+    ProcedureAbolished(Abolition),
+    EntryRetracted(Retraction),
+    TariffSet(Tariff),
+    ProgrammeDefined(Programme),
+}
+
+/// The names of the event types, as they appear in `type`.
+pub const EVENT_TYPES: &[&str] = &[
+    "ProcedureRegistered",
+    "ProcedureSimplified",
+    "ProcedureAmended",
+    "EstimateRevised",
+    "ProceduresMerged",
+    "ProcedureAbolished",
+    "EntryRetracted",
+    "TariffSet",
+    "ProgrammeDefined",
+];
+
+impl Change {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::ProcedureRegistered(_) => "ProcedureRegistered",
+            Self::ProcedureSimplified(_) => "ProcedureSimplified",
+            Self::ProcedureAmended(_) => "ProcedureAmended",
+            Self::EstimateRevised(_) => "EstimateRevised",
+            Self::ProceduresMerged(_) => "ProceduresMerged",
+            Self::ProcedureAbolished(_) => "ProcedureAbolished",
+            Self::EntryRetracted(_) => "EntryRetracted",
+            Self::TariffSet(_) => "TariffSet",
+            Self::ProgrammeDefined(_) => "ProgrammeDefined",
+        }
+    }
+
+    /// The payload as JSON: the type's fields.
+    pub fn payload_json(&self) -> serde_json::Value {
+        let v = match self {
+            Self::ProcedureRegistered(p) => serde_json::to_value(p),
+            Self::ProcedureSimplified(p) => serde_json::to_value(p),
+            Self::ProcedureAmended(p) => serde_json::to_value(p),
+            Self::EstimateRevised(p) => serde_json::to_value(p),
+            Self::ProceduresMerged(p) => serde_json::to_value(p),
+            Self::ProcedureAbolished(p) => serde_json::to_value(p),
+            Self::EntryRetracted(p) => serde_json::to_value(p),
+            Self::TariffSet(p) => serde_json::to_value(p),
+            Self::ProgrammeDefined(p) => serde_json::to_value(p),
+        };
+        v.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Reads a payload of the named type from JSON.
+    pub fn from_json(type_name: &str, payload: serde_json::Value) -> Result<Self, String> {
+        fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, String> {
+            serde_json::from_value(v).map_err(|e| e.to_string())
+        }
+        Ok(match type_name {
+            "ProcedureRegistered" => Self::ProcedureRegistered(de(payload)?),
+            "ProcedureSimplified" => Self::ProcedureSimplified(de(payload)?),
+            "ProcedureAmended" => Self::ProcedureAmended(de(payload)?),
+            "EstimateRevised" => Self::EstimateRevised(de(payload)?),
+            "ProceduresMerged" => Self::ProceduresMerged(de(payload)?),
+            "ProcedureAbolished" => Self::ProcedureAbolished(de(payload)?),
+            "EntryRetracted" => Self::EntryRetracted(de(payload)?),
+            "TariffSet" => Self::TariffSet(de(payload)?),
+            "ProgrammeDefined" => Self::ProgrammeDefined(de(payload)?),
+            other => return Err(format!("unknown event type `{other}`")),
+        })
+    }
+
+    /// The procedure code the NATS subject names: the procedure, a merge's `into`, or none for settings.
+    pub fn subject_code(&self) -> Option<&ProcedureCode> {
+        match self {
+            Self::ProcedureRegistered(p) => Some(&p.code),
+            Self::ProcedureSimplified(p) => Some(&p.code),
+            Self::ProcedureAmended(p) => Some(&p.code),
+            Self::EstimateRevised(p) => Some(&p.code),
+            Self::ProceduresMerged(p) => Some(&p.into.code),
+            Self::ProcedureAbolished(p) => Some(&p.code),
+            Self::EntryRetracted(_) | Self::TariffSet(_) | Self::ProgrammeDefined(_) => None,
+        }
+    }
+}
+
+/// An event as the decider produces it, before the log gives it a place.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NewEvent {
+    pub stream: StreamId,
+    pub effective_on: Date,
+    pub legal_basis: LongText,
+    pub note: LongText,
+    pub change: Change,
+}
+
+/// A recorded event: the envelope and the change.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub event_id: Uuid,
+    pub seq: u64,
+    pub stream: StreamId,
+    pub version: u64,
+    pub schema_version: u16,
+    pub recorded_at: Timestamp,
+    pub effective_on: Date,
+    pub actor: String,
+    pub command_id: Option<String>,
+    pub legal_basis: LongText,
+    pub note: LongText,
+    pub change: Change,
+}
+
+impl Event {
+    pub fn type_name(&self) -> &'static str {
+        self.change.type_name()
+    }
+
+    /// The event as JSON: the envelope's fields at the top level, `type`, and `payload`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "event_id": self.event_id,
+            "seq": self.seq,
+            "stream": self.stream.as_str(),
+            "version": self.version,
+            "type": self.type_name(),
+            "schema_version": self.schema_version,
+            "recorded_at": self.recorded_at.to_string(),
+            "effective_on": self.effective_on.to_string(),
+            "actor": self.actor,
+            "command_id": self.command_id,
+            "legal_basis": self.legal_basis.as_str(),
+            "note": self.note.as_str(),
+            "payload": self.change.payload_json(),
+        })
+    }
+}

@@ -1,0 +1,243 @@
+//! A procedure (thủ tục hành chính) and the partial updates that change it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::value::{
+    Agency, AnnualVolume, Applicant, Copies, Hours, Level, LongText, Name, Online, ProcedureCode,
+    Sector, Steps, Vnd, WorkingDays,
+};
+
+/// One item of the dossier (thành phần hồ sơ): a document and how many copies are asked for.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    pub name: Name,
+    pub copies: Copies,
+}
+
+/// Every attribute of a procedure; all are required on the wire.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Procedure {
+    pub code: ProcedureCode,
+    pub name: Name,
+    pub sector: Sector,
+    pub agency: Agency,
+    pub level: Level,
+    pub applicant: Applicant,
+    pub processing_days: WorkingDays,
+    pub steps: Steps,
+    pub documents: Vec<Document>,
+    pub fee_vnd: Vnd,
+    pub out_of_pocket_vnd: Vnd,
+    pub applicant_hours: Hours,
+    pub annual_volume: AnnualVolume,
+    pub online: Online,
+    pub legal_basis: LongText,
+}
+
+/// The attributes a `set` changes: any subset of a procedure's attributes but `code`.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Changes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<Sector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<Agency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<Applicant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing_days: Option<WorkingDays>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Steps>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents: Option<Vec<Document>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_vnd: Option<Vnd>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_of_pocket_vnd: Option<Vnd>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant_hours: Option<Hours>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annual_volume: Option<AnnualVolume>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<Online>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<LongText>,
+}
+
+/// The attributes a simplification may change: the burden attributes, the name and the legal basis.
+pub const SIMPLIFIABLE: &[&str] = &[
+    "processing_days",
+    "steps",
+    "documents",
+    "fee_vnd",
+    "out_of_pocket_vnd",
+    "applicant_hours",
+    "annual_volume",
+    "online",
+    "name",
+    "legal_basis",
+];
+
+/// Re-measured figures (an `EstimateRevised`): a correction of an estimate, not a reform.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Estimates {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annual_volume: Option<AnnualVolume>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant_hours: Option<Hours>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_of_pocket_vnd: Option<Vnd>,
+}
+
+impl Estimates {
+    pub fn is_empty(&self) -> bool {
+        self.annual_volume.is_none()
+            && self.applicant_hours.is_none()
+            && self.out_of_pocket_vnd.is_none()
+    }
+}
+
+/// Total copies asked for across a dossier.
+pub fn total_copies(documents: &[Document]) -> u64 {
+    documents.iter().map(|d| d.copies.get()).sum()
+}
+
+/// One way a change would raise the burden a procedure puts on applicants.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BurdenRise {
+    pub field: &'static str,
+    pub from: String,
+    pub to: String,
+}
+
+impl Changes {
+    /// Names of the attributes this `set` holds, in wire order.
+    pub fn fields(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        macro_rules! push {
+            ($($f:ident),*) => { $( if self.$f.is_some() { out.push(stringify!($f)); } )* };
+        }
+        push!(
+            name,
+            sector,
+            agency,
+            level,
+            applicant,
+            processing_days,
+            steps,
+            documents,
+            fee_vnd,
+            out_of_pocket_vnd,
+            applicant_hours,
+            annual_volume,
+            online,
+            legal_basis
+        );
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields().is_empty()
+    }
+
+    /// Whether applying this `set` to `p` changes at least one value.
+    pub fn differs_from(&self, p: &Procedure) -> bool {
+        let mut next = p.clone();
+        self.apply_to(&mut next);
+        next != *p
+    }
+
+    /// Overwrites the attributes this `set` holds.
+    pub fn apply_to(&self, p: &mut Procedure) {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { p.$f = v.clone(); } )* };
+        }
+        set!(
+            name,
+            sector,
+            agency,
+            level,
+            applicant,
+            processing_days,
+            steps,
+            documents,
+            fee_vnd,
+            out_of_pocket_vnd,
+            applicant_hours,
+            annual_volume,
+            online,
+            legal_basis
+        );
+    }
+
+    /// Every burden that would rise if `p` took these values.
+    pub fn burden_rises(&self, p: &Procedure) -> Vec<BurdenRise> {
+        let mut out = Vec::new();
+        macro_rules! numbers {
+            ($($f:ident),*) => { $(
+                if let Some(v) = self.$f {
+                    if v > p.$f {
+                        out.push(BurdenRise { field: stringify!($f), from: p.$f.to_string(), to: v.to_string() });
+                    }
+                }
+            )* };
+        }
+        numbers!(
+            processing_days,
+            steps,
+            fee_vnd,
+            out_of_pocket_vnd,
+            applicant_hours,
+            annual_volume
+        );
+        if let Some(docs) = &self.documents {
+            let (items, copies) = (docs.len(), total_copies(docs));
+            let (was_items, was_copies) = (p.documents.len(), total_copies(&p.documents));
+            if items > was_items {
+                out.push(BurdenRise {
+                    field: "documents",
+                    from: format!("{was_items} items"),
+                    to: format!("{items} items"),
+                });
+            } else if copies > was_copies {
+                out.push(BurdenRise {
+                    field: "documents",
+                    from: format!("{was_copies} copies"),
+                    to: format!("{copies} copies"),
+                });
+            }
+        }
+        if let Some(online) = self.online {
+            if online < p.online {
+                out.push(BurdenRise {
+                    field: "online",
+                    from: format!("{:?}", p.online),
+                    to: format!("{online:?}"),
+                });
+            }
+        }
+        out
+    }
+}
+
+impl Estimates {
+    /// Overwrites the current figures this revision holds.
+    pub fn apply_to(&self, p: &mut Procedure) {
+        if let Some(v) = self.annual_volume {
+            p.annual_volume = v;
+        }
+        if let Some(v) = self.applicant_hours {
+            p.applicant_hours = v;
+        }
+        if let Some(v) = self.out_of_pocket_vnd {
+            p.out_of_pocket_vnd = v;
+        }
+    }
+}
