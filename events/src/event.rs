@@ -78,13 +78,13 @@ pub struct Amendment {
 }
 
 /// `EstimateRevised`: a re-measurement of volumes, hours or out-of-pocket costs.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EstimateRevision {
     pub code: ProcedureCode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub baseline: Option<Estimates>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub current: Option<Estimates>,
 }
 

@@ -1,1 +1,323 @@
+//! The p30 event log: the source of truth, an append-only sequence of events in fjall.
+//!
+//! - Global `seq` gap-free from 1, per-stream `version` from 1, event ids UUID v7.
+//! - Appends touch one or several streams atomically, each with an expected version.
+//! - A command id makes a retry answer as the first attempt did and write nothing.
+//! - Group commit: one writer thread takes every append that is waiting, writes them in one batch and
+//!   fsyncs once; each append is acknowledged only after that fsync.
+//! - Tamper evidence: every event carries a hash chained over all before it (`verify`).
+//! - Readers see only what is durable: reads stop at the durable head, and a watch wakes live tails.
 
+mod error;
+mod keys;
+mod verify;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use events::{Event, NewEvent, StreamId, codec, value::Timestamp};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use tokio::sync::{oneshot, watch};
+use uuid::Uuid;
+
+pub use error::{AppendError, OpenError, ReadError};
+pub use keys::Hash;
+pub use verify::{VerifyError, VerifyReport, verify};
+
+/// What an append expects of a stream's version before it writes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ExpectedVersion {
+    /// Whatever the stream holds.
+    Any,
+    /// The stream has no events yet.
+    NoStream,
+    /// The stream's last event has exactly this version.
+    Exactly(u64),
+}
+
+/// A request to append the events of one command.
+#[derive(Clone, Debug)]
+pub struct Append {
+    pub events: Vec<NewEvent>,
+    /// Expected versions; streams not named here are written whatever their version.
+    pub expected: Vec<(StreamId, ExpectedVersion)>,
+    pub actor: String,
+    /// The client's idempotency key.
+    pub command_id: Option<String>,
+    /// A digest of what the command asks for: a retry with the same command id must match it.
+    pub fingerprint: Hash,
+}
+
+/// The events an append wrote, or, for a repeated command id, the events its first attempt wrote.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    pub events: Vec<Event>,
+    /// True when the command id had been seen and nothing was written.
+    pub replayed: bool,
+}
+
+/// Where time comes from: the log stamps `recorded_at` itself, never earlier than the event before.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// How the log is opened.
+#[derive(Clone)]
+pub struct Options {
+    /// The most appends one fsync may acknowledge; 1 turns group commit off (one fsync per append).
+    pub max_group: usize,
+    pub clock: Clock,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { max_group: 4096, clock: Arc::new(system_clock) }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options").field("max_group", &self.max_group).finish_non_exhaustive()
+    }
+}
+
+/// The wall clock, in microseconds.
+pub fn system_clock() -> Timestamp {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Timestamp::from_micros(i64::try_from(now.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// The keyspaces of one open log.
+#[derive(Clone)]
+pub(crate) struct Store {
+    pub db: Database,
+    pub events: Keyspace,
+    pub streams: Keyspace,
+    pub ids: Keyspace,
+    pub commands: Keyspace,
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> Result<Self, OpenError> {
+        let db = Database::builder(dir).open().map_err(|e| OpenError::from_fjall(dir, e))?;
+        let ks = |name| db.keyspace(name, KeyspaceCreateOptions::default).map_err(|e| OpenError::from_fjall(dir, e));
+        Ok(Self {
+            events: ks(keys::EVENTS)?,
+            streams: ks(keys::STREAMS)?,
+            ids: ks(keys::IDS)?,
+            commands: ks(keys::COMMANDS)?,
+            db,
+        })
+    }
+
+    /// The last event's seq and chain hash, from disk.
+    pub fn tail(&self) -> Result<(u64, Hash), ReadError> {
+        let Some(guard) = self.events.last_key_value() else { return Ok((0, [0; 32])) };
+        let (k, v) = guard.into_inner()?;
+        let seq = keys::read_u64(&k).ok_or(ReadError::Corrupt { seq: 0, problem: "bad key".into() })?;
+        let (hash, _) =
+            keys::split_event_value(&v).ok_or(ReadError::Corrupt { seq, problem: "value too short".into() })?;
+        Ok((seq, hash))
+    }
+
+    pub fn read_event(&self, seq: u64) -> Result<Option<Event>, ReadError> {
+        let Some(v) = self.events.get(keys::seq_key(seq))? else { return Ok(None) };
+        decode_value(seq, &v).map(Some)
+    }
+
+    pub fn stream_version(&self, stream: &str) -> Result<u64, ReadError> {
+        let Some(guard) = self.streams.prefix(keys::stream_prefix(stream)).next_back() else { return Ok(0) };
+        let k = guard.key()?;
+        Ok(keys::parse_stream_key(&k).map(|(_, v)| v).unwrap_or(0))
+    }
+}
+
+fn decode_value(seq: u64, v: &[u8]) -> Result<Event, ReadError> {
+    let (_, encoded) =
+        keys::split_event_value(v).ok_or(ReadError::Corrupt { seq, problem: "value too short".into() })?;
+    codec::decode(encoded).map_err(|e| ReadError::Corrupt { seq, problem: e.to_string() })
+}
+
+/// A request travelling to the writer thread.
+pub(crate) struct Request {
+    pub append: Append,
+    pub reply: oneshot::Sender<Result<Appended, AppendError>>,
+}
+
+struct Shared {
+    store: Store,
+    path: PathBuf,
+    durable: watch::Sender<u64>,
+    requests: Mutex<Option<mpsc::Sender<Request>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// An open event log. Cheap to clone; the writer thread stops when the last clone is closed or dropped.
+#[derive(Clone)]
+pub struct Log {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log").field("path", &self.shared.path).field("head", &self.head()).finish()
+    }
+}
+
+impl Log {
+    /// Opens (or creates) the log in `dir`, recovering whatever the last process left durable.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| OpenError::Io { path: dir.to_owned(), source: e })?;
+        let store = Store::open(dir)?;
+        let (head, hash) = store.tail().map_err(OpenError::Read)?;
+        let last_recorded = match store.read_event(head).map_err(OpenError::Read)? {
+            Some(e) => e.recorded_at,
+            None => Timestamp::default(),
+        };
+        let (durable, _) = watch::channel(head);
+        let (tx, rx) = mpsc::channel();
+        let writer = writer::Writer::new(store.clone(), durable.clone(), options, head, hash, last_recorded);
+        let handle = std::thread::Builder::new()
+            .name("p30-log-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| OpenError::Io { path: dir.to_owned(), source: e })?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                store,
+                path: dir.to_owned(),
+                durable,
+                requests: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(handle)),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    fn send(&self, append: Append) -> Result<oneshot::Receiver<Result<Appended, AppendError>>, AppendError> {
+        if append.events.is_empty() {
+            return Err(AppendError::Empty);
+        }
+        let (reply, rx) = oneshot::channel();
+        let guard = self.shared.requests.lock().unwrap_or_else(|p| p.into_inner());
+        let sender = guard.as_ref().ok_or(AppendError::Closed)?;
+        sender.send(Request { append, reply }).map_err(|_| AppendError::Closed)?;
+        Ok(rx)
+    }
+
+    /// Appends from a thread that may block. Returns once the events are durable.
+    pub fn append(&self, append: Append) -> Result<Appended, AppendError> {
+        self.send(append)?.blocking_recv().map_err(|_| AppendError::Closed)?
+    }
+
+    /// Appends from async code. Returns once the events are durable.
+    pub async fn append_async(&self, append: Append) -> Result<Appended, AppendError> {
+        self.send(append)?.await.map_err(|_| AppendError::Closed)?
+    }
+
+    /// The seq of the last durable event (0 for an empty log).
+    pub fn head(&self) -> u64 {
+        *self.shared.durable.borrow()
+    }
+
+    /// A watch of the durable head: it changes after every commit, so live tails wait without polling.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.durable.subscribe()
+    }
+
+    /// Up to `limit` durable events after `after`, in seq order.
+    pub fn read_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, ReadError> {
+        let head = self.head();
+        if after >= head || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let end = head.min(after.saturating_add(limit as u64));
+        let mut out = Vec::with_capacity((end - after) as usize);
+        for guard in self.shared.store.events.range(keys::seq_key(after + 1)..=keys::seq_key(end)) {
+            let (k, v) = guard.into_inner()?;
+            let seq = keys::read_u64(&k).unwrap_or(0);
+            out.push(decode_value(seq, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// Calls `visit` with the stored bytes of every durable event after `after` (no decoding): the raw
+    /// scan that rebuild speed is measured against, and the input of parallel decoders.
+    pub fn scan_raw(&self, after: u64, mut visit: impl FnMut(u64, &[u8])) -> Result<u64, ReadError> {
+        let head = self.head();
+        let mut n = 0;
+        if after >= head {
+            return Ok(0);
+        }
+        for guard in self.shared.store.events.range(keys::seq_key(after + 1)..=keys::seq_key(head)) {
+            let (k, v) = guard.into_inner()?;
+            let seq = keys::read_u64(&k).unwrap_or(0);
+            let (_, encoded) =
+                keys::split_event_value(&v).ok_or(ReadError::Corrupt { seq, problem: "value too short".into() })?;
+            visit(seq, encoded);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Every durable event of a stream, in version order.
+    pub fn read_stream(&self, stream: &StreamId) -> Result<Vec<Event>, ReadError> {
+        let head = self.head();
+        let mut out = Vec::new();
+        for guard in self.shared.store.streams.prefix(keys::stream_prefix(stream.as_str())) {
+            let v = guard.value()?;
+            let seq = keys::read_u64(&v).ok_or(ReadError::Corrupt { seq: 0, problem: "bad stream index".into() })?;
+            if seq > head {
+                break;
+            }
+            let event =
+                self.shared.store.read_event(seq)?.ok_or(ReadError::Corrupt { seq, problem: "indexed but missing".into() })?;
+            out.push(event);
+        }
+        Ok(out)
+    }
+
+    /// The version of a stream's last durable event (0 for none).
+    pub fn stream_version(&self, stream: &StreamId) -> Result<u64, ReadError> {
+        let head = self.head();
+        let mut version = 0;
+        for guard in self.shared.store.streams.prefix(keys::stream_prefix(stream.as_str())).rev() {
+            let (k, v) = guard.into_inner()?;
+            if keys::read_u64(&v).is_some_and(|seq| seq <= head) {
+                version = keys::parse_stream_key(&k).map(|(_, v)| v).unwrap_or(0);
+                break;
+            }
+        }
+        Ok(version)
+    }
+
+    /// The durable event with this id, if any.
+    pub fn find(&self, event_id: Uuid) -> Result<Option<Event>, ReadError> {
+        let Some(v) = self.shared.store.ids.get(event_id.as_bytes())? else { return Ok(None) };
+        let seq = keys::read_u64(&v).ok_or(ReadError::Corrupt { seq: 0, problem: "bad id index".into() })?;
+        if seq > self.head() {
+            return Ok(None);
+        }
+        self.shared.store.read_event(seq)
+    }
+
+    /// Stops the writer after the appends already sent, and waits for it.
+    pub fn close(&self) {
+        self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = self.shared.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.requests.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = self.writer.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! The stored encoding and the JSON form of events: every event type survives encode → decode and
+//! `Event::to_json` → `codec::from_json` unchanged, bad bytes are refused without a panic, and events of the
+//! unshipped schema version 0 (the fixture in `tests/fixtures/`) are upcast to the version-1 events they mean.
+
+use events::codec::{self, DecodeError, FORMAT_POSTCARD_V1};
+use events::event::{
+    Abolition, Amendment, EstimateRevision, Merger, Programme, Retraction, Scope, Simplification, Tariff,
+};
+use events::value::{
+    Agency, AnnualVolume, Applicant, Copies, Date, Fraction, Hours, Level, LongText, Name, Online, ProcedureCode,
+    Sector, Steps, Tag, TariffApplicant, Timestamp, Vnd, VndPerHour, WorkingDays,
+};
+use events::{Change, Changes, Document, Estimates, Event, Procedure, SCHEMA_VERSION, StreamId};
+use proptest::collection::vec;
+use proptest::option;
+use proptest::prelude::*;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------------------------
+// Strategies: reasonable values of every type an event carries.
+
+fn code() -> BoxedStrategy<ProcedureCode> {
+    prop_oneof![
+        "[12]\\.[0-9]{6}(\\.H[0-9]{2})?",
+        "[A-Za-z0-9._-]{1,64}",
+    ]
+    .prop_map(|s| ProcedureCode::parse(&s).expect("generated codes are valid"))
+    .boxed()
+}
+
+/// Vietnamese-looking text, precomposed (already NFC), `min..=max` characters.
+fn words(min: usize, max: usize) -> BoxedStrategy<String> {
+    proptest::string::string_regex(&format!("[a-zA-Z0-9 ăâđêôơưạảấầẩẫậắằặẹẻẽềểễệịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹĐ,.;:()/-]{{{min},{max}}}"))
+        .expect("a valid regex")
+    .boxed()
+}
+
+fn name() -> BoxedStrategy<Name> {
+    words(1, 60).prop_map(|s| Name::parse(&s).expect("a valid name"))
+    .boxed()
+}
+
+fn agency() -> BoxedStrategy<Agency> {
+    words(1, 64).prop_map(|s| Agency::parse(&s).expect("a valid agency"))
+    .boxed()
+}
+
+fn sector() -> BoxedStrategy<Sector> {
+    words(1, 60).prop_map(|s| Sector::parse(&s).expect("a valid sector"))
+    .boxed()
+}
+
+fn tag() -> BoxedStrategy<Tag> {
+    words(1, 30).prop_map(|s| Tag::parse(&s).expect("a valid tag"))
+    .boxed()
+}
+
+fn long_text() -> BoxedStrategy<LongText> {
+    prop_oneof![
+        Just(String::new()),
+        words(0, 120),
+        (words(1, 40), words(1, 40)).prop_map(|(a, b)| format!("{a}\n{b}")),
+    ]
+    .prop_map(|s| LongText::parse(&s).expect("a valid long text"))
+    .boxed()
+}
+
+fn level() -> BoxedStrategy<Level> {
+    prop_oneof![Just(Level::Central), Just(Level::Province), Just(Level::District), Just(Level::Commune)]
+    .boxed()
+}
+
+fn applicant() -> BoxedStrategy<Applicant> {
+    prop_oneof![Just(Applicant::Citizen), Just(Applicant::Business), Just(Applicant::Both)]
+    .boxed()
+}
+
+fn online() -> BoxedStrategy<Online> {
+    prop_oneof![Just(Online::None), Just(Online::Partial), Just(Online::Full)]
+    .boxed()
+}
+
+fn working_days() -> BoxedStrategy<WorkingDays> {
+    prop_oneof![(0u64..=3650).prop_map(|d| d * 100), 0u64..=365_000]
+        .prop_map(|h| WorkingDays::from_hundredths(h).expect("in range"))
+    .boxed()
+}
+
+fn hours() -> BoxedStrategy<Hours> {
+    prop_oneof![(0u64..=10_000).prop_map(|h| h * 100), 0u64..=1_000_000]
+        .prop_map(|h| Hours::from_hundredths(h).expect("in range"))
+    .boxed()
+}
+
+fn vnd() -> BoxedStrategy<Vnd> {
+    prop_oneof![(0u64..=10_000).prop_map(|k| k * 1000), 0u64..=1_000_000_000]
+        .prop_map(|n| Vnd::new(n).expect("in range"))
+    .boxed()
+}
+
+fn steps() -> BoxedStrategy<Steps> {
+    (1u64..=1000).prop_map(|n| Steps::new(n).expect("in range"))
+    .boxed()
+}
+
+fn annual_volume() -> BoxedStrategy<AnnualVolume> {
+    (0u64..=100_000_000).prop_map(|n| AnnualVolume::new(n).expect("in range"))
+    .boxed()
+}
+
+fn documents() -> BoxedStrategy<Vec<Document>> {
+    vec(
+        (name(), 1u64..=100).prop_map(|(name, c)| Document { name, copies: Copies::new(c).expect("in range") }),
+        0..5,
+    )
+    .boxed()
+}
+
+fn date() -> BoxedStrategy<Date> {
+    (1990i32..=2040, 1u8..=12, 1u8..=28).prop_map(|(y, m, d)| Date::from_ymd(y, m, d).expect("a real date"))
+    .boxed()
+}
+
+/// From 2000-01-01 to 2040-01-01 UTC, to the microsecond.
+fn timestamp() -> BoxedStrategy<Timestamp> {
+    (946_684_800_000_000i64..2_208_988_800_000_000).prop_map(Timestamp::from_micros)
+    .boxed()
+}
+
+fn procedure() -> BoxedStrategy<Procedure> {
+    (
+        (code(), name(), sector(), agency(), level(), applicant(), working_days(), steps()),
+        (documents(), vnd(), vnd(), hours(), annual_volume(), online(), long_text()),
+    )
+        .prop_map(
+            |(
+                (code, name, sector, agency, level, applicant, processing_days, steps),
+                (documents, fee_vnd, out_of_pocket_vnd, applicant_hours, annual_volume, online, legal_basis),
+            )| Procedure {
+                code,
+                name,
+                sector,
+                agency,
+                level,
+                applicant,
+                processing_days,
+                steps,
+                documents,
+                fee_vnd,
+                out_of_pocket_vnd,
+                applicant_hours,
+                annual_volume,
+                online,
+                legal_basis,
+            },
+        )
+    .boxed()
+}
+
+fn changes() -> BoxedStrategy<Changes> {
+    (
+        (
+            option::of(name()),
+            option::of(sector()),
+            option::of(agency()),
+            option::of(level()),
+            option::of(applicant()),
+            option::of(working_days()),
+            option::of(steps()),
+        ),
+        (
+            option::of(documents()),
+            option::of(vnd()),
+            option::of(vnd()),
+            option::of(hours()),
+            option::of(annual_volume()),
+            option::of(online()),
+            option::of(long_text()),
+        ),
+    )
+        .prop_map(
+            |(
+                (name, sector, agency, level, applicant, processing_days, steps),
+                (documents, fee_vnd, out_of_pocket_vnd, applicant_hours, annual_volume, online, legal_basis),
+            )| Changes {
+                name,
+                sector,
+                agency,
+                level,
+                applicant,
+                processing_days,
+                steps,
+                documents,
+                fee_vnd,
+                out_of_pocket_vnd,
+                applicant_hours,
+                annual_volume,
+                online,
+                legal_basis,
+            },
+        )
+    .boxed()
+}
+
+fn estimates() -> BoxedStrategy<Estimates> {
+    (option::of(annual_volume()), option::of(hours()), option::of(vnd())).prop_map(
+        |(annual_volume, applicant_hours, out_of_pocket_vnd)| Estimates {
+            annual_volume,
+            applicant_hours,
+            out_of_pocket_vnd,
+        },
+    )
+    .boxed()
+}
+
+/// A fraction in (0, 1] with up to four decimals, e.g. `0.3`, `0.333`, `1`.
+fn fraction() -> BoxedStrategy<Fraction> {
+    (0u32..=4)
+        .prop_flat_map(|scale| (Just(scale), 1u64..=10u64.pow(scale)))
+        .prop_map(|(scale, num)| {
+            let den = 10u64.pow(scale);
+            let literal = if num == den {
+                "1".to_owned()
+            } else {
+                format!("0.{num:0width$}", width = scale as usize)
+            };
+            Fraction::parse(&literal).expect("a valid fraction")
+        })
+    .boxed()
+}
+
+fn scope() -> BoxedStrategy<Scope> {
+    prop_oneof![
+        Just("all".to_owned()),
+        words(1, 40).prop_map(|a| format!("agency:{a}")),
+        words(1, 40).prop_map(|s| format!("sector:{s}")),
+        level().prop_map(|l| format!("level:{}", l.as_str())),
+    ]
+    .prop_map(|s| Scope::parse(&s).expect("a valid scope"))
+    .boxed()
+}
+
+fn change() -> BoxedStrategy<Change> {
+    prop_oneof![
+        procedure().prop_map(Change::ProcedureRegistered),
+        (code(), changes(), vec(tag(), 0..4))
+            .prop_map(|(code, set, measures)| Change::ProcedureSimplified(Simplification { code, set, measures })),
+        (code(), changes()).prop_map(|(code, set)| Change::ProcedureAmended(Amendment { code, set })),
+        (code(), option::of(estimates()), option::of(estimates()))
+            .prop_map(|(code, baseline, current)| Change::EstimateRevised(EstimateRevision { code, baseline, current })),
+        (vec(code(), 2..5), procedure()).prop_map(|(sources, into)| Change::ProceduresMerged(Merger { sources, into })),
+        (code(), long_text()).prop_map(|(code, reason)| Change::ProcedureAbolished(Abolition { code, reason })),
+        (any::<u128>(), long_text()).prop_map(|(id, reason)| Change::EntryRetracted(Retraction {
+            event_id: Uuid::from_u128(id),
+            reason
+        })),
+        (prop_oneof![Just(TariffApplicant::Citizen), Just(TariffApplicant::Business)], 1u64..=10_000_000).prop_map(
+            |(applicant, n)| Change::TariffSet(Tariff {
+                applicant,
+                vnd_per_hour: VndPerHour::new(n).expect("in range")
+            })
+        ),
+        (code(), name(), date(), 1u32..=4000, fraction(), fraction(), scope()).prop_map(
+            |(id, name, baseline_on, days, cost_reduction, time_reduction, scope)| {
+                let deadline = Date::from_inner(baseline_on.inner() + time::Duration::days(i64::from(days)));
+                Change::ProgrammeDefined(Programme {
+                    id,
+                    name,
+                    baseline_on,
+                    deadline,
+                    cost_reduction,
+                    time_reduction,
+                    scope,
+                })
+            }
+        ),
+    ]
+    .boxed()
+}
+
+fn event() -> BoxedStrategy<Event> {
+    (
+        (any::<u128>(), 1u64..=u64::MAX / 2, prop_oneof![code().prop_map(|c| StreamId::procedure(&c)), Just(StreamId::settings())]),
+        (1u64..=1_000_000, timestamp(), date(), any::<String>(), option::of("[A-Za-z0-9-]{1,40}")),
+        (long_text(), long_text(), change()),
+    )
+        .prop_map(
+            |((id, seq, stream), (version, recorded_at, effective_on, actor, command_id), (legal_basis, note, change))| {
+                Event {
+                    event_id: Uuid::from_u128(id),
+                    seq,
+                    stream,
+                    version,
+                    schema_version: SCHEMA_VERSION,
+                    recorded_at,
+                    effective_on,
+                    actor,
+                    command_id,
+                    legal_basis,
+                    note,
+                    change,
+                }
+            },
+        )
+    .boxed()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Round trips.
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn the_stored_encoding_round_trips_every_event(event in event()) {
+        let bytes = codec::encode(&event);
+        prop_assert_eq!(bytes[0], FORMAT_POSTCARD_V1);
+        prop_assert_eq!(codec::decode(&bytes), Ok(event));
+    }
+
+    #[test]
+    fn the_json_form_round_trips_every_event(event in event()) {
+        let json = event.to_json();
+        prop_assert_eq!(json["type"].as_str(), Some(event.type_name()));
+        prop_assert_eq!(json["schema_version"].as_u64(), Some(u64::from(SCHEMA_VERSION)));
+        prop_assert_eq!(codec::from_json(json.clone()), Ok(event.clone()));
+        // Stored as a JSON document, it reads back the same.
+        let bytes = serde_json::to_vec(&json).expect("JSON serialises");
+        prop_assert_eq!(codec::decode(&bytes), Ok(event));
+    }
+
+    #[test]
+    fn the_json_payload_reads_back_as_the_same_change(change in change()) {
+        prop_assert_eq!(Change::from_json(change.type_name(), change.payload_json()), Ok(change));
+    }
+
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in vec(any::<u8>(), 0..300)) {
+        let _ = codec::decode(&bytes);
+    }
+
+    #[test]
+    fn a_truncated_record_is_refused_not_misread(event in event(), cut in 1usize..64) {
+        let bytes = codec::encode(&event);
+        let cut = cut.min(bytes.len() - 1);
+        let truncated = &bytes[..bytes.len() - cut];
+        prop_assert!(matches!(codec::decode(truncated), Err(DecodeError::Binary(_))), "{:?}", codec::decode(truncated));
+    }
+}
+
+#[test]
+fn unreadable_records_say_why() {
+    assert_eq!(codec::decode(&[]), Err(DecodeError::Empty));
+    assert_eq!(codec::decode(&[0x02, 0, 0]), Err(DecodeError::UnknownFormat(0x02)));
+    assert!(matches!(codec::decode(b"{not json"), Err(DecodeError::Json(_))));
+    let mut future = sample_v1().to_json();
+    future["schema_version"] = 2.into();
+    assert_eq!(codec::from_json(future), Err(DecodeError::FutureSchema(2)));
+}
+
+#[test]
+fn absent_attributes_of_a_set_stay_absent_in_json() {
+    let json = sample_v1().to_json();
+    assert_eq!(json["payload"]["set"], serde_json::json!({ "processing_days": 12.5 }));
+    assert_eq!(json["legal_basis"], "Nghị định 123/2015/NĐ-CP");
+    assert_eq!(json["effective_on"], "2016-01-01");
+    assert_eq!(json["recorded_at"], "2016-01-05T03:00:00.000000Z");
+}
+
+fn sample_v1() -> Event {
+    Event {
+        event_id: Uuid::from_u128(7),
+        seq: 7,
+        stream: StreamId::parse("procedure-1.004227").unwrap(),
+        version: 2,
+        schema_version: SCHEMA_VERSION,
+        recorded_at: Timestamp::parse("2016-01-05T10:00:00+07:00").unwrap(),
+        effective_on: Date::parse("2016-01-01").unwrap(),
+        actor: "ho-tich".into(),
+        command_id: None,
+        legal_basis: LongText::parse("Nghị định 123/2015/NĐ-CP").unwrap(),
+        note: LongText::default(),
+        change: Change::ProcedureSimplified(Simplification {
+            code: ProcedureCode::parse("1.004227").unwrap(),
+            set: Changes { processing_days: Some(WorkingDays::parse("12.5").unwrap()), ..Changes::default() },
+            measures: vec![],
+        }),
+    }
+}
