@@ -43,12 +43,9 @@ pub fn encode(event: &Event) -> Vec<u8> {
 pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     match bytes.first() {
         None => Err(DecodeError::Empty),
-        Some(&FORMAT_POSTCARD_V1) => {
-            postcard::from_bytes(&bytes[1..]).map_err(|e| DecodeError::Binary(e.to_string()))
-        }
+        Some(&FORMAT_POSTCARD_V1) => postcard::from_bytes(&bytes[1..]).map_err(|e| DecodeError::Binary(e.to_string())),
         Some(b'{') => {
-            let value: Value =
-                serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
+            let value: Value = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
             from_json(value)
         }
         Some(&b) => Err(DecodeError::UnknownFormat(b)),
@@ -60,10 +57,7 @@ pub fn from_json(value: Value) -> Result<Event, DecodeError> {
     let Value::Object(mut obj) = value else {
         return Err(DecodeError::Json("not an object".into()));
     };
-    let version = obj
-        .get("schema_version")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
+    let version = obj.get("schema_version").and_then(Value::as_u64).unwrap_or(0);
     match version {
         0 => upcast_v0(&mut obj)?,
         1 => {}
@@ -73,27 +67,23 @@ pub fn from_json(value: Value) -> Result<Event, DecodeError> {
 }
 
 fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a Value, DecodeError> {
-    obj.get(name)
-        .ok_or_else(|| DecodeError::Json(format!("missing `{name}`")))
+    obj.get(name).ok_or_else(|| DecodeError::Json(format!("missing `{name}`")))
 }
 
 fn str_field<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a str, DecodeError> {
-    field(obj, name)?
-        .as_str()
-        .ok_or_else(|| DecodeError::Json(format!("`{name}` is not a string")))
+    field(obj, name)?.as_str().ok_or_else(|| DecodeError::Json(format!("`{name}` is not a string")))
 }
 
 fn u64_field(obj: &Map<String, Value>, name: &str) -> Result<u64, DecodeError> {
-    field(obj, name)?
-        .as_u64()
-        .ok_or_else(|| DecodeError::Json(format!("`{name}` is not a whole number")))
+    field(obj, name)?.as_u64().ok_or_else(|| DecodeError::Json(format!("`{name}` is not a whole number")))
 }
 
 fn text(obj: &Map<String, Value>, name: &str) -> Result<LongText, DecodeError> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(LongText::default()),
-        Some(v) => LongText::parse(v.as_str().unwrap_or_default())
-            .map_err(|e| DecodeError::Json(format!("`{name}` {e}"))),
+        Some(v) => {
+            LongText::parse(v.as_str().unwrap_or_default()).map_err(|e| DecodeError::Json(format!("`{name}` {e}")))
+        }
     }
 }
 
@@ -102,23 +92,15 @@ fn read_v1(obj: Map<String, Value>) -> Result<Event, DecodeError> {
     let type_name = str_field(&obj, "type")?;
     let payload = field(&obj, "payload")?.clone();
     Ok(Event {
-        event_id: str_field(&obj, "event_id")?
-            .parse()
-            .map_err(|e: uuid::Error| bad("event_id", e.to_string()))?,
+        event_id: str_field(&obj, "event_id")?.parse().map_err(|e: uuid::Error| bad("event_id", e.to_string()))?,
         seq: u64_field(&obj, "seq")?,
-        stream: StreamId::parse(str_field(&obj, "stream")?)
-            .ok_or_else(|| bad("stream", "is not a stream".into()))?,
+        stream: StreamId::parse(str_field(&obj, "stream")?).ok_or_else(|| bad("stream", "is not a stream".into()))?,
         version: u64_field(&obj, "version")?,
         schema_version: SCHEMA_VERSION,
-        recorded_at: Timestamp::parse(str_field(&obj, "recorded_at")?)
-            .map_err(|e| bad("recorded_at", e))?,
-        effective_on: Date::parse(str_field(&obj, "effective_on")?)
-            .map_err(|e| bad("effective_on", e))?,
+        recorded_at: Timestamp::parse(str_field(&obj, "recorded_at")?).map_err(|e| bad("recorded_at", e))?,
+        effective_on: Date::parse(str_field(&obj, "effective_on")?).map_err(|e| bad("effective_on", e))?,
         actor: str_field(&obj, "actor")?.to_owned(),
-        command_id: obj
-            .get("command_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        command_id: obj.get("command_id").and_then(Value::as_str).map(str::to_owned),
         legal_basis: text(&obj, "legal_basis")?,
         note: text(&obj, "note")?,
         change: Change::from_json(type_name, payload).map_err(|e| bad("payload", e))?,
@@ -139,21 +121,12 @@ fn upcast_v0(obj: &mut Map<String, Value>) -> Result<(), DecodeError> {
     let Some(payload) = payload else {
         return Err(DecodeError::Json("missing `payload`".into()));
     };
-    let legal = payload
-        .remove("legal_ref")
-        .unwrap_or(Value::String(String::new()));
+    let legal = payload.remove("legal_ref").unwrap_or(Value::String(String::new()));
     if let Some(changes) = payload.remove("changes") {
         payload.insert("set".into(), changes);
     }
-    let type_name = obj
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let payload = obj
-        .get_mut("payload")
-        .and_then(Value::as_object_mut)
-        .expect("checked above");
+    let type_name = obj.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let payload = obj.get_mut("payload").and_then(Value::as_object_mut).expect("checked above");
     match type_name.as_str() {
         "ProcedureRegistered" => upcast_procedure_v0(payload, Some(&legal)),
         "ProceduresMerged" => {

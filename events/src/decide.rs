@@ -34,10 +34,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -65,12 +62,7 @@ impl fmt::Display for Status {
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 pub enum RuleBroken {
     #[error("procedure {code} is {status} on {on}; only an active procedure can be {action}")]
-    NotActive {
-        code: ProcedureCode,
-        on: Date,
-        status: Status,
-        action: &'static str,
-    },
+    NotActive { code: ProcedureCode, on: Date, status: Status, action: &'static str },
     #[error("procedure {code} is not registered yet on {on}")]
     NotRegistered { code: ProcedureCode, on: Date },
     #[error("procedure {code} is already registered")]
@@ -78,18 +70,11 @@ pub enum RuleBroken {
     #[error("nothing changes: every value given equals the current value of procedure {code}")]
     NothingChanges { code: ProcedureCode },
     #[error("a simplification cannot raise the burden of procedure {code} ({}); record an amendment instead", describe_rises(.rises))]
-    BurdenRises {
-        code: ProcedureCode,
-        rises: Vec<BurdenRise>,
-    },
+    BurdenRises { code: ProcedureCode, rises: Vec<BurdenRise> },
 }
 
 fn describe_rises(rises: &[BurdenRise]) -> String {
-    rises
-        .iter()
-        .map(|r| format!("{} would rise from {} to {}", r.field, r.from, r.to))
-        .collect::<Vec<_>>()
-        .join(", ")
+    rises.iter().map(|r| format!("{} would rise from {} to {}", r.field, r.from, r.to)).collect::<Vec<_>>().join(", ")
 }
 
 /// A recorded event named in a refusal, and the rule it would break.
@@ -143,11 +128,7 @@ pub enum Refusal {
 }
 
 fn list(items: &[Affected]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// The recorded history of the streams a command touches, each stream's events in version order.
@@ -185,10 +166,7 @@ impl History {
     }
 
     fn find(&self, event_id: Uuid) -> Option<&Event> {
-        self.streams
-            .values()
-            .flatten()
-            .find(|e| e.event_id == event_id)
+        self.streams.values().flatten().find(|e| e.event_id == event_id)
     }
 
     /// Ids of the events some retraction in these streams withdrew.
@@ -218,11 +196,7 @@ pub fn streams_of(change: &Change) -> Vec<StreamId> {
         Change::TariffSet(_) | Change::ProgrammeDefined(_) => vec![StreamId::settings()],
         // A retraction goes to the streams of the event it names, which only the log knows.
         Change::EntryRetracted(_) => Vec::new(),
-        other => other
-            .subject_code()
-            .map(StreamId::procedure)
-            .into_iter()
-            .collect(),
+        other => other.subject_code().map(StreamId::procedure).into_iter().collect(),
     }
 }
 
@@ -243,9 +217,7 @@ pub fn decide(command: &Command, history: &History) -> Result<Vec<NewEvent>, Ref
         }
         Change::ProcedureRegistered(p) => {
             if !history.stream(&StreamId::procedure(&p.code)).is_empty() {
-                return Err(Refusal::CodeTaken {
-                    code: p.code.clone(),
-                });
+                return Err(Refusal::CodeTaken { code: p.code.clone() });
             }
         }
         Change::ProceduresMerged(m) => {
@@ -254,29 +226,19 @@ pub fn decide(command: &Command, history: &History) -> Result<Vec<NewEvent>, Ref
                     return Err(Refusal::UnknownProcedure { code: code.clone() });
                 }
             }
-            if !m.sources.contains(&m.into.code)
-                && !history
-                    .stream(&StreamId::procedure(&m.into.code))
-                    .is_empty()
-            {
-                return Err(Refusal::CodeTaken {
-                    code: m.into.code.clone(),
-                });
+            if !m.sources.contains(&m.into.code) && !history.stream(&StreamId::procedure(&m.into.code)).is_empty() {
+                return Err(Refusal::CodeTaken { code: m.into.code.clone() });
             }
         }
         other => {
-            let code = other
-                .subject_code()
-                .expect("procedure changes name their procedure");
+            let code = other.subject_code().expect("procedure changes name their procedure");
             if history.stream(&StreamId::procedure(code)).is_empty() {
                 return Err(Refusal::UnknownProcedure { code: code.clone() });
             }
         }
     }
-    let new: Vec<NewEvent> = streams_of(&command.change)
-        .into_iter()
-        .map(|s| event(s, command.change.clone()))
-        .collect();
+    let new: Vec<NewEvent> =
+        streams_of(&command.change).into_iter().map(|s| event(s, command.change.clone())).collect();
     let retracted = history.retracted();
     let mut later = Vec::new();
     for n in &new {
@@ -286,28 +248,13 @@ pub fn decide(command: &Command, history: &History) -> Result<Vec<NewEvent>, Ref
         if let Some(rule) = after.new_event_broke {
             return Err(Refusal::Rule(rule));
         }
-        later.extend(
-            after
-                .broken
-                .into_iter()
-                .filter(|a| !before.broken.iter().any(|b| b.seq == a.seq)),
-        );
+        later.extend(after.broken.into_iter().filter(|a| !before.broken.iter().any(|b| b.seq == a.seq)));
     }
-    if later.is_empty() {
-        Ok(new)
-    } else {
-        Err(Refusal::BreaksLaterEvents(dedupe(later)))
-    }
+    if later.is_empty() { Ok(new) } else { Err(Refusal::BreaksLaterEvents(dedupe(later))) }
 }
 
-fn decide_retraction(
-    command: &Command,
-    event_id: Uuid,
-    history: &History,
-) -> Result<Vec<NewEvent>, Refusal> {
-    let target = history
-        .find(event_id)
-        .ok_or(Refusal::UnknownEvent { event_id })?;
+fn decide_retraction(command: &Command, event_id: Uuid, history: &History) -> Result<Vec<NewEvent>, Refusal> {
+    let target = history.find(event_id).ok_or(Refusal::UnknownEvent { event_id })?;
     if matches!(target.change, Change::EntryRetracted(_)) {
         return Err(Refusal::RetractionOfRetraction { event_id });
     }
@@ -335,12 +282,7 @@ fn decide_retraction(
         let before = replay(&sibling.stream, &recorded, None);
         let reduced = effective_events(history.stream(&sibling.stream), &retracted, Some(&without));
         let after = replay(&sibling.stream, &reduced, None);
-        dependents.extend(
-            after
-                .broken
-                .into_iter()
-                .filter(|a| !before.broken.iter().any(|b| b.seq == a.seq)),
-        );
+        dependents.extend(after.broken.into_iter().filter(|a| !before.broken.iter().any(|b| b.seq == a.seq)));
     }
     if !dependents.is_empty() {
         return Err(Refusal::HasDependents(dedupe(dependents)));
@@ -375,33 +317,22 @@ fn check_fields(change: &Change) -> Result<(), Refusal> {
     match change {
         Change::ProcedureSimplified(s) => {
             if s.set.is_empty() {
-                errors.push(FieldError::new(
-                    "/set",
-                    "must change at least one attribute",
-                ));
+                errors.push(FieldError::new("/set", "must change at least one attribute"));
             }
             for f in s.set.fields() {
                 if !SIMPLIFIABLE.contains(&f) {
                     errors.push(FieldError::new(
                         format!("/set/{f}"),
-                        format!(
-                            "a simplification cannot change `{f}`; record an amendment instead"
-                        ),
+                        format!("a simplification cannot change `{f}`; record an amendment instead"),
                     ));
                 }
             }
         }
-        Change::ProcedureAmended(a) => {
-            if a.set.is_empty() {
-                errors.push(FieldError::new(
-                    "/set",
-                    "must change at least one attribute",
-                ));
-            }
+        Change::ProcedureAmended(a) if a.set.is_empty() => {
+            errors.push(FieldError::new("/set", "must change at least one attribute"));
         }
         Change::EstimateRevised(r) => {
-            let given =
-                |e: &Option<crate::procedure::Estimates>| e.as_ref().is_some_and(|e| !e.is_empty());
+            let given = |e: &Option<crate::procedure::Estimates>| e.as_ref().is_some_and(|e| !e.is_empty());
             if !given(&r.baseline) && !given(&r.current) {
                 errors.push(FieldError::new(
                     "/current",
@@ -411,32 +342,20 @@ fn check_fields(change: &Change) -> Result<(), Refusal> {
         }
         Change::ProceduresMerged(m) => {
             if m.sources.len() < 2 {
-                errors.push(FieldError::new(
-                    "/sources",
-                    "a merge needs at least two source procedures",
-                ));
+                errors.push(FieldError::new("/sources", "a merge needs at least two source procedures"));
             }
             for (i, code) in m.sources.iter().enumerate() {
                 if m.sources[..i].contains(code) {
-                    errors.push(FieldError::new(
-                        format!("/sources/{i}"),
-                        format!("{code} is listed twice"),
-                    ));
+                    errors.push(FieldError::new(format!("/sources/{i}"), format!("{code} is listed twice")));
                 }
             }
         }
-        Change::ProgrammeDefined(p) => {
-            if p.baseline_on >= p.deadline {
-                errors.push(FieldError::new("/deadline", "must be after baseline_on"));
-            }
+        Change::ProgrammeDefined(p) if p.baseline_on >= p.deadline => {
+            errors.push(FieldError::new("/deadline", "must be after baseline_on"));
         }
         _ => {}
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Refusal::Invalid(errors))
-    }
+    if errors.is_empty() { Ok(()) } else { Err(Refusal::Invalid(errors)) }
 }
 
 /// One event in a replay: its place and its change.
@@ -455,14 +374,8 @@ fn effective_events<'a>(
     events
         .iter()
         .filter(|e| !matches!(e.change, Change::EntryRetracted(_)))
-        .filter(|e| {
-            !retracted.contains(&e.event_id) && without.is_none_or(|w| !w.contains(&e.event_id))
-        })
-        .map(|e| Entry {
-            key: (e.effective_on, e.seq),
-            event_id: e.event_id,
-            change: &e.change,
-        })
+        .filter(|e| !retracted.contains(&e.event_id) && without.is_none_or(|w| !w.contains(&e.event_id)))
+        .map(|e| Entry { key: (e.effective_on, e.seq), event_id: e.event_id, change: &e.change })
         .collect()
 }
 
@@ -482,19 +395,12 @@ fn replay(stream: &StreamId, recorded: &[Entry<'_>], new: Option<&NewEvent>) -> 
         return out;
     };
     let mut entries: Vec<&Entry<'_>> = recorded.iter().collect();
-    let new_entry = new.map(|n| Entry {
-        key: (n.effective_on, u64::MAX),
-        event_id: Uuid::nil(),
-        change: &n.change,
-    });
+    let new_entry = new.map(|n| Entry { key: (n.effective_on, u64::MAX), event_id: Uuid::nil(), change: &n.change });
     if let Some(e) = &new_entry {
         entries.push(e);
     }
     entries.sort_by_key(|e| e.key);
-    let mut state = ProcedureState {
-        status: Status::Unregistered,
-        attributes: None,
-    };
+    let mut state = ProcedureState { status: Status::Unregistered, attributes: None };
     for entry in entries {
         match state.apply(&code, entry.key.0, entry.change) {
             Ok(()) => {}
@@ -519,24 +425,11 @@ pub struct ProcedureState {
 }
 
 impl ProcedureState {
-    fn require_active(
-        &self,
-        code: &ProcedureCode,
-        on: Date,
-        action: &'static str,
-    ) -> Result<&Procedure, RuleBroken> {
+    fn require_active(&self, code: &ProcedureCode, on: Date, action: &'static str) -> Result<&Procedure, RuleBroken> {
         match (&self.status, &self.attributes) {
             (Status::Active, Some(p)) => Ok(p),
-            (Status::Unregistered, _) => Err(RuleBroken::NotRegistered {
-                code: code.clone(),
-                on,
-            }),
-            (status, _) => Err(RuleBroken::NotActive {
-                code: code.clone(),
-                on,
-                status: status.clone(),
-                action,
-            }),
+            (Status::Unregistered, _) => Err(RuleBroken::NotRegistered { code: code.clone(), on }),
+            (status, _) => Err(RuleBroken::NotActive { code: code.clone(), on, status: status.clone(), action }),
         }
     }
 
@@ -557,10 +450,7 @@ impl ProcedureState {
                 }
                 let rises = s.set.burden_rises(current);
                 if !rises.is_empty() {
-                    return Err(RuleBroken::BurdenRises {
-                        code: code.clone(),
-                        rises,
-                    });
+                    return Err(RuleBroken::BurdenRises { code: code.clone(), rises });
                 }
                 let mut next = current.clone();
                 s.set.apply_to(&mut next);
@@ -573,10 +463,7 @@ impl ProcedureState {
             }
             Change::EstimateRevised(r) => {
                 let Some(p) = self.attributes.as_mut() else {
-                    return Err(RuleBroken::NotRegistered {
-                        code: code.clone(),
-                        on,
-                    });
+                    return Err(RuleBroken::NotRegistered { code: code.clone(), on });
                 };
                 if let Some(current) = &r.current {
                     current.apply_to(p);
@@ -588,9 +475,7 @@ impl ProcedureState {
                     if *code == m.into.code {
                         self.attributes = Some(m.into.clone());
                     } else {
-                        self.status = Status::Merged {
-                            into: m.into.code.clone(),
-                        };
+                        self.status = Status::Merged { into: m.into.code.clone() };
                     }
                 } else {
                     if self.status != Status::Unregistered {
@@ -612,10 +497,7 @@ impl ProcedureState {
 
 /// A procedure's status and attributes on `as_of`, from its stream's recorded events.
 pub fn procedure_state(stream: &StreamId, events: &[Event], as_of: Date) -> ProcedureState {
-    let mut state = ProcedureState {
-        status: Status::Unregistered,
-        attributes: None,
-    };
+    let mut state = ProcedureState { status: Status::Unregistered, attributes: None };
     let Some(code) = stream.code() else {
         return state;
     };

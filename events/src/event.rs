@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::procedure::{Changes, Estimates, Procedure};
-use crate::value::{
-    Date, Fraction, LongText, Name, ProcedureCode, Tag, TariffApplicant, Timestamp, VndPerHour,
-};
+use crate::value::{Date, Fraction, LongText, Name, ProcedureCode, Tag, TariffApplicant, Timestamp, VndPerHour};
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u16 = 1;
@@ -88,6 +86,8 @@ pub struct EstimateRevision {
     pub current: Option<Estimates>,
 }
 
+serialize_leaving_out_absent!(EstimateRevision { code; baseline, current });
+
 /// `ProceduresMerged`: two or more procedures become one.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,8 +137,7 @@ impl Scope {
             return Ok(Self::All);
         }
         let (kind, value) = s.split_once(':').ok_or(Self::RULE)?;
-        let value =
-            crate::value::Sector::parse(value).map_err(|e| format!("{}: {e}", Self::RULE))?;
+        let value = crate::value::Sector::parse(value).map_err(|e| format!("{}: {e}", Self::RULE))?;
         match kind {
             "agency" => Ok(Self::Agency(value.as_str().to_owned())),
             "sector" => Ok(Self::Sector(value.as_str().to_owned())),

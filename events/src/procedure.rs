@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::value::{
-    Agency, AnnualVolume, Applicant, Copies, Hours, Level, LongText, Name, Online, ProcedureCode,
-    Sector, Steps, Vnd, WorkingDays,
+    Agency, AnnualVolume, Applicant, Copies, Hours, Level, LongText, Name, Online, ProcedureCode, Sector, Steps, Vnd,
+    WorkingDays,
 };
 
 /// One item of the dossier (thành phần hồ sơ): a document and how many copies are asked for.
@@ -70,6 +70,24 @@ pub struct Changes {
     pub legal_basis: Option<LongText>,
 }
 
+serialize_leaving_out_absent!(Changes {
+    ;
+    name,
+    sector,
+    agency,
+    level,
+    applicant,
+    processing_days,
+    steps,
+    documents,
+    fee_vnd,
+    out_of_pocket_vnd,
+    applicant_hours,
+    annual_volume,
+    online,
+    legal_basis,
+});
+
 /// The attributes a simplification may change: the burden attributes, the name and the legal basis.
 pub const SIMPLIFIABLE: &[&str] = &[
     "processing_days",
@@ -96,11 +114,11 @@ pub struct Estimates {
     pub out_of_pocket_vnd: Option<Vnd>,
 }
 
+serialize_leaving_out_absent!(Estimates { ; annual_volume, applicant_hours, out_of_pocket_vnd });
+
 impl Estimates {
     pub fn is_empty(&self) -> bool {
-        self.annual_volume.is_none()
-            && self.applicant_hours.is_none()
-            && self.out_of_pocket_vnd.is_none()
+        self.annual_volume.is_none() && self.applicant_hours.is_none() && self.out_of_pocket_vnd.is_none()
     }
 }
 
@@ -189,14 +207,7 @@ impl Changes {
                 }
             )* };
         }
-        numbers!(
-            processing_days,
-            steps,
-            fee_vnd,
-            out_of_pocket_vnd,
-            applicant_hours,
-            annual_volume
-        );
+        numbers!(processing_days, steps, fee_vnd, out_of_pocket_vnd, applicant_hours, annual_volume);
         if let Some(docs) = &self.documents {
             let (items, copies) = (docs.len(), total_copies(docs));
             let (was_items, was_copies) = (p.documents.len(), total_copies(&p.documents));
@@ -214,14 +225,10 @@ impl Changes {
                 });
             }
         }
-        if let Some(online) = self.online {
-            if online < p.online {
-                out.push(BurdenRise {
-                    field: "online",
-                    from: format!("{:?}", p.online),
-                    to: format!("{online:?}"),
-                });
-            }
+        if let Some(online) = self.online
+            && online < p.online
+        {
+            out.push(BurdenRise { field: "online", from: format!("{:?}", p.online), to: format!("{online:?}") });
         }
         out
     }

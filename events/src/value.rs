@@ -20,13 +20,8 @@ impl ProcedureCode {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(Self::RULE.to_owned())
-        }
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+        if ok { Ok(Self(s.to_owned())) } else { Err(Self::RULE.to_owned()) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -76,11 +71,7 @@ pub type Tag = Text<1, 200>;
 
 impl<const MIN: usize, const MAX: usize> Text<MIN, MAX> {
     pub fn parse(s: &str) -> Result<Self, String> {
-        let normalised: String = if unicode_normalization::is_nfc(s) {
-            s.to_owned()
-        } else {
-            s.nfc().collect()
-        };
+        let normalised: String = if unicode_normalization::is_nfc(s) { s.to_owned() } else { s.nfc().collect() };
         let chars = normalised.chars().count();
         if chars < MIN || chars > MAX {
             return Err(if MIN == 0 {
@@ -89,10 +80,7 @@ impl<const MIN: usize, const MAX: usize> Text<MIN, MAX> {
                 format!("must be {MIN}–{MAX} characters (it has {chars})")
             });
         }
-        if normalised
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-        {
+        if normalised.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
             return Err("must not contain control characters".to_owned());
         }
         Ok(Self(normalised))
@@ -125,11 +113,7 @@ impl<'de, const MIN: usize, const MAX: usize> Deserialize<'de> for Text<MIN, MAX
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let human = d.is_human_readable();
         let s = String::deserialize(d)?;
-        if human {
-            Self::parse(&s).map_err(de::Error::custom)
-        } else {
-            Ok(Self(s))
-        }
+        if human { Self::parse(&s).map_err(de::Error::custom) } else { Ok(Self(s)) }
     }
 }
 
@@ -150,11 +134,7 @@ pub type VndPerHour = Int<1, 10_000_000>;
 
 impl<const MIN: u64, const MAX: u64> Int<MIN, MAX> {
     pub fn new(n: u64) -> Result<Self, String> {
-        if (MIN..=MAX).contains(&n) {
-            Ok(Self(n))
-        } else {
-            Err(Self::rule())
-        }
+        if (MIN..=MAX).contains(&n) { Ok(Self(n)) } else { Err(Self::rule()) }
     }
 
     pub fn get(self) -> u64 {
@@ -196,9 +176,7 @@ impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Int<MIN, MAX> {
                 Int::new(n).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-                u64::try_from(n)
-                    .map_err(|_| E::custom(Int::<MIN, MAX>::rule()))
-                    .and_then(|n| self.visit_u64(n))
+                u64::try_from(n).map_err(|_| E::custom(Int::<MIN, MAX>::rule())).and_then(|n| self.visit_u64(n))
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
                 Err(E::custom(Int::<MIN, MAX>::rule()))
@@ -219,17 +197,14 @@ pub type Hours = Hundredths<10_000>;
 
 impl<const MAX: u64> Hundredths<MAX> {
     pub fn from_hundredths(n: u64) -> Result<Self, String> {
-        if n <= MAX * 100 {
-            Ok(Self(n))
-        } else {
-            Err(Self::rule())
-        }
+        if n <= MAX * 100 { Ok(Self(n)) } else { Err(Self::rule()) }
     }
 
     /// Parses a plain decimal literal such as `12`, `12.5` or `12.25`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let (n, scale) = parse_decimal(s, 2).ok_or_else(Self::rule)?;
-        Self::from_hundredths(n * 10u64.pow(2 - scale))
+        let n = n.checked_mul(10u64.pow(2 - scale)).ok_or_else(Self::rule)?;
+        Self::from_hundredths(n)
     }
 
     /// The value in hundredths (12.5 days is 1250).
@@ -245,24 +220,14 @@ impl<const MAX: u64> Hundredths<MAX> {
 /// Parses an unsigned decimal literal with at most `max_scale` decimals into (digits, scale).
 fn parse_decimal(s: &str, max_scale: u32) -> Option<(u64, u32)> {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty()
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let frac = frac.trim_end_matches('0');
     let scale = u32::try_from(frac.len()).ok().filter(|&n| n <= max_scale)?;
     let int: u64 = int.parse().ok()?;
-    let frac_n: u64 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse().ok()?
-    };
-    Some((
-        int.checked_mul(10u64.pow(scale))?.checked_add(frac_n)?,
-        scale,
-    ))
+    let frac_n: u64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    Some((int.checked_mul(10u64.pow(scale))?.checked_add(frac_n)?, scale))
 }
 
 /// A JSON number as its shortest exact decimal literal: binary floats print as the shortest string that
@@ -295,7 +260,7 @@ impl<const MAX: u64> Serialize for Hundredths<MAX> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if !s.is_human_readable() {
             s.serialize_u64(self.0)
-        } else if self.0 % 100 == 0 {
+        } else if self.0.is_multiple_of(100) {
             s.serialize_u64(self.0 / 100)
         } else {
             // Exact: the shortest float literal of n/100 is the two-decimal literal itself.
@@ -321,13 +286,10 @@ impl<'de, const MAX: u64> Deserialize<'de> for Hundredths<MAX> {
                     .and_then(|h| Hundredths::from_hundredths(h).map_err(E::custom))
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-                u64::try_from(n)
-                    .map_err(|_| E::custom(Hundredths::<MAX>::rule()))
-                    .and_then(|n| self.visit_u64(n))
+                u64::try_from(n).map_err(|_| E::custom(Hundredths::<MAX>::rule())).and_then(|n| self.visit_u64(n))
             }
             fn visit_f64<E: de::Error>(self, f: f64) -> Result<Self::Value, E> {
-                let lit =
-                    number_literal::<E>(f).map_err(|_| E::custom(Hundredths::<MAX>::rule()))?;
+                let lit = number_literal::<E>(f).map_err(|_| E::custom(Hundredths::<MAX>::rule()))?;
                 Hundredths::parse(&lit).map_err(E::custom)
             }
         }
@@ -429,9 +391,7 @@ impl Date {
         if s.len() != 10 {
             return Err(Self::RULE.to_owned());
         }
-        time::Date::parse(s, DATE_FORMAT)
-            .map(Self)
-            .map_err(|_| Self::RULE.to_owned())
+        time::Date::parse(s, DATE_FORMAT).map(Self).map_err(|_| Self::RULE.to_owned())
     }
 
     pub fn from_ymd(y: i32, m: u8, d: u8) -> Option<Self> {
@@ -475,11 +435,7 @@ impl FromStr for Date {
 
 impl Serialize for Date {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.collect_str(self)
-        } else {
-            s.serialize_i32(self.0.to_julian_day())
-        }
+        if s.is_human_readable() { s.collect_str(self) } else { s.serialize_i32(self.0.to_julian_day()) }
     }
 }
 
@@ -490,9 +446,7 @@ impl<'de> Deserialize<'de> for Date {
             Self::parse(&s).map_err(de::Error::custom)
         } else {
             let j = i32::deserialize(d)?;
-            time::Date::from_julian_day(j)
-                .map(Self)
-                .map_err(de::Error::custom)
+            time::Date::from_julian_day(j).map(Self).map_err(de::Error::custom)
         }
     }
 }
@@ -523,17 +477,12 @@ impl Timestamp {
     pub fn parse(s: &str) -> Result<Self, String> {
         time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
             .map(Self::from_offset_date_time)
-            .map_err(|_| {
-                "must be a time in RFC 3339 with an offset, e.g. 2014-06-01T08:00:00+07:00"
-                    .to_owned()
-            })
+            .map_err(|_| "must be a time in RFC 3339 with an offset, e.g. 2014-06-01T08:00:00+07:00".to_owned())
     }
 
     /// The calendar date of this instant in Vietnam (UTC+7, no daylight saving).
     pub fn date_in_vietnam(self) -> Date {
-        let t = self
-            .to_offset_date_time()
-            .to_offset(time::macros::offset!(+7));
+        let t = self.to_offset_date_time().to_offset(time::macros::offset!(+7));
         Date(t.date())
     }
 }
@@ -555,11 +504,7 @@ impl fmt::Debug for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.collect_str(self)
-        } else {
-            s.serialize_i64(self.0)
-        }
+        if s.is_human_readable() { s.collect_str(self) } else { s.serialize_i64(self.0) }
     }
 }
 
@@ -634,16 +579,18 @@ mod tests {
         assert!(serde_json::from_str::<WorkingDays>("12.340000000001").is_err());
         assert!(serde_json::from_str::<WorkingDays>("3650.01").is_err());
         assert!(serde_json::from_str::<WorkingDays>("-1").is_err());
-        assert_eq!(
-            serde_json::from_str::<WorkingDays>("20")
-                .unwrap()
-                .hundredths(),
-            2000
-        );
-        assert_eq!(
-            serde_json::to_string(&WorkingDays::parse("20").unwrap()).unwrap(),
-            "20"
-        );
+        assert_eq!(serde_json::from_str::<WorkingDays>("20").unwrap().hundredths(), 2000);
+        assert_eq!(serde_json::to_string(&WorkingDays::parse("20").unwrap()).unwrap(), "20");
+    }
+
+    #[test]
+    fn huge_decimals_are_refused_not_wrapped() {
+        // 184467440737095520 × 100 overflows u64: wrapped, it would read as 3.84 days.
+        assert!(WorkingDays::parse("184467440737095520").is_err());
+        assert!(Hours::parse("1000000000000000000").is_err());
+        assert!(serde_json::from_str::<WorkingDays>("1.8446744073709552e17").is_err());
+        assert!(serde_json::from_str::<Hours>("1e300").is_err());
+        assert!(Fraction::parse("18446744073709551616").is_err());
     }
 
     #[test]
@@ -651,10 +598,7 @@ mod tests {
         assert!(serde_json::from_str::<Vnd>("1.5").is_err());
         assert!(serde_json::from_str::<Vnd>("-1").is_err());
         assert!(serde_json::from_str::<Vnd>("1000000001").is_err());
-        assert_eq!(
-            serde_json::from_str::<Vnd>("1000000000").unwrap().get(),
-            1_000_000_000
-        );
+        assert_eq!(serde_json::from_str::<Vnd>("1000000000").unwrap().get(), 1_000_000_000);
         assert!(serde_json::from_str::<Steps>("0").is_err());
     }
 
@@ -683,10 +627,7 @@ mod tests {
         assert_eq!(f.ratio(), (3, 10));
         assert!(serde_json::from_str::<Fraction>("0").is_err());
         assert!(serde_json::from_str::<Fraction>("1.01").is_err());
-        assert_eq!(
-            serde_json::from_str::<Fraction>("1").unwrap().ratio(),
-            (1, 1)
-        );
+        assert_eq!(serde_json::from_str::<Fraction>("1").unwrap().ratio(), (1, 1));
     }
 
     #[test]

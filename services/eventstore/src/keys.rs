@@ -4,6 +4,7 @@
 //! | ---------- | -------------------------------- | --------------------------------------------- |
 //! | `events`   | seq (u64 big-endian)             | chain hash (32 bytes) ++ encoded event        |
 //! | `streams`  | stream ++ 0x00 ++ version (u64 BE) | seq (u64 BE)                                |
+//! | `heads`    | stream                           | version of its last event (u64 BE)            |
 //! | `ids`      | event id (16 bytes)              | seq (u64 BE)                                  |
 //! | `commands` | command id (UTF-8)               | fingerprint (32) ++ first seq (u64 BE) ++ count (u32 BE) |
 //!
@@ -14,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 pub const EVENTS: &str = "events";
 pub const STREAMS: &str = "streams";
+pub const HEADS: &str = "heads";
 pub const IDS: &str = "ids";
 pub const COMMANDS: &str = "commands";
 

@@ -93,6 +93,7 @@ pub(crate) struct Store {
     pub db: Database,
     pub events: Keyspace,
     pub streams: Keyspace,
+    pub heads: Keyspace,
     pub ids: Keyspace,
     pub commands: Keyspace,
 }
@@ -104,6 +105,7 @@ impl Store {
         Ok(Self {
             events: ks(keys::EVENTS)?,
             streams: ks(keys::STREAMS)?,
+            heads: ks(keys::HEADS)?,
             ids: ks(keys::IDS)?,
             commands: ks(keys::COMMANDS)?,
             db,
@@ -125,10 +127,9 @@ impl Store {
         decode_value(seq, &v).map(Some)
     }
 
+    /// A stream's last version, from `heads` (a point lookup: a new stream is a bloom-filter miss).
     pub fn stream_version(&self, stream: &str) -> Result<u64, ReadError> {
-        let Some(guard) = self.streams.prefix(keys::stream_prefix(stream)).next_back() else { return Ok(0) };
-        let k = guard.key()?;
-        Ok(keys::parse_stream_key(&k).map(|(_, v)| v).unwrap_or(0))
+        Ok(self.heads.get(stream.as_bytes())?.as_deref().and_then(keys::read_u64).unwrap_or(0))
     }
 }
 

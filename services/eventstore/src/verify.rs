@@ -88,6 +88,17 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
             return Err(bad(seq.min(head), format!("stream index names {stream} version {version} at seq {seq}, not in the log")));
         }
     }
+    for guard in store.heads.iter() {
+        let (k, v) = guard.into_inner().map_err(storage(head))?;
+        let stream = String::from_utf8_lossy(&k);
+        let version = keys::read_u64(&v).unwrap_or(0);
+        if versions.get(stream.as_ref()) != Some(&version) {
+            return Err(bad(head, format!("stream head index says {stream} is at version {version}")));
+        }
+    }
+    if store.heads.iter().count() != versions.len() {
+        return Err(bad(head, "stream head index misses a stream"));
+    }
     for guard in store.ids.iter() {
         let (_, v) = guard.into_inner().map_err(storage(head))?;
         let seq = keys::read_u64(&v).unwrap_or(0);

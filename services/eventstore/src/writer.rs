@@ -52,6 +52,7 @@ impl Writer {
     }
 
     pub fn run(mut self, requests: mpsc::Receiver<Request>) {
+        let (mut groups, mut appends, mut busy) = (0u64, 0u64, std::time::Duration::ZERO);
         while let Ok(first) = requests.recv() {
             let mut group = vec![first];
             while group.len() < self.options.max_group.max(1) {
@@ -60,7 +61,14 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            groups += 1;
+            appends += group.len() as u64;
+            let t = std::time::Instant::now();
             self.commit(group);
+            busy += t.elapsed();
+        }
+        if std::env::var_os("P30_DEBUG_GROUPS").is_some() {
+            eprintln!("groups {groups} appends {appends} busy {busy:?} per group {:?}", busy / groups.max(1) as u32);
         }
         // Dropping the database persists what it holds; every answered append is already durable.
     }
@@ -167,6 +175,7 @@ impl Writer {
             let hash = keys::chain(&group.hash, &encoded);
             group.batch.insert(&self.store.events, keys::seq_key(event.seq), keys::event_value(&hash, &encoded));
             group.batch.insert(&self.store.streams, keys::stream_key(event.stream.as_str(), version), keys::seq_key(event.seq));
+            group.batch.insert(&self.store.heads, event.stream.as_str().as_bytes().to_vec(), version.to_be_bytes());
             group.batch.insert(&self.store.ids, event.event_id.as_bytes().to_vec(), keys::seq_key(event.seq));
             group.head = event.seq;
             group.hash = hash;

@@ -1,1 +1,78 @@
-fn main() {}
+//! The `p30` binary: parses the command line and hands each subcommand to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// p30 — tracks the simplification of administrative procedures (Đề án 30) as an event log.
+#[derive(Parser, Debug)]
+#[command(name = "p30", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Walks the log and its indexes; names the first bad seq and exits non-zero if any.
+    Verify {
+        /// The data directory (the fjall log).
+        #[arg(long, default_value = "./p30-data")]
+        data_dir: PathBuf,
+    },
+    /// Measures speed against a baseline run side by side; prints one JSON line per figure.
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum Bench {
+    /// Durable append rate of concurrent writers (group commit) against one fsync per event and JetStream.
+    Append {
+        #[arg(long, default_value_t = 64)]
+        writers: usize,
+        /// Commands per writer per round (group commit and JetStream).
+        #[arg(long, default_value_t = 400)]
+        per_writer: usize,
+        /// Commands per writer per round with one fsync per event.
+        #[arg(long, default_value_t = 60)]
+        per_writer_fsync_each: usize,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("p30: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Verify { data_dir } => {
+            if !data_dir.exists() {
+                anyhow::bail!("no data dir at {}", data_dir.display());
+            }
+            let report = eventstore::verify(&data_dir)?;
+            println!("ok: {} events in {} streams, all intact", report.events, report.streams);
+            Ok(())
+        }
+        Command::Bench { what: Bench::Append { writers, per_writer, per_writer_fsync_each, rounds } } => {
+            let settings = p30::bench::AppendSettings { writers, per_writer, per_writer_fsync_each, rounds };
+            let runtime = tokio::runtime::Runtime::new()?;
+            for figure in runtime.block_on(p30::bench::append(&settings))? {
+                println!("{}", figure.json_line());
+            }
+            Ok(())
+        }
+    }
+}

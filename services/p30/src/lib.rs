@@ -1,0 +1,5 @@
+//! The p30 service: the pieces the `p30` binary wires together (benchmarks now; the HTTP server, the
+//! NATS publisher and the operator's commands as their issues land).
+
+pub mod bench;
+pub mod nats_server;
