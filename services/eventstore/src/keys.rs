@@ -5,21 +5,40 @@
 //! | `events`   | seq (u64 big-endian)             | chain hash (32 bytes) ++ encoded event        |
 //! | `streams`  | stream ++ 0x00 ++ version (u64 BE) | seq (u64 BE)                                |
 //! | `heads`    | stream                           | version of its last event (u64 BE)            |
-//! | `ids`      | event id (16 bytes)              | seq (u64 BE)                                  |
 //! | `commands` | command id (UTF-8)               | fingerprint (32) ++ first seq (u64 BE) ++ count (u32 BE) |
 //!
 //! The chain hash of event n is SHA-256(chain hash of n−1 ++ encoded event n); before seq 1 it is 32
 //! zero bytes. Stream names never contain 0x00, so a stream's keys are exactly those with its prefix.
+//!
+//! Event ids need no index: an id is a UUID v7 whose 48-bit timestamp is `recorded_at` in milliseconds,
+//! whose 12 `rand_a` bits are the sub-millisecond fraction (RFC 9562 §6.2, method 3) and whose 62
+//! `rand_b` bits hold the event's seq, so the id alone says where the event is.
 
 use sha2::{Digest, Sha256};
 
 pub const EVENTS: &str = "events";
 pub const STREAMS: &str = "streams";
 pub const HEADS: &str = "heads";
-pub const IDS: &str = "ids";
 pub const COMMANDS: &str = "commands";
 
 pub type Hash = [u8; 32];
+
+/// The id of the event at `seq`, recorded at `at`.
+pub fn event_id(seq: u64, at: events::value::Timestamp) -> uuid::Uuid {
+    let micros = u64::try_from(at.micros()).unwrap_or(0);
+    let (millis, sub) = (micros / 1000, (micros % 1000) * 4096 / 1000);
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    b[6] = 0x70 | ((sub >> 8) as u8 & 0x0f);
+    b[7] = sub as u8;
+    b[8..].copy_from_slice(&((0b10 << 62) | (seq & ((1 << 62) - 1))).to_be_bytes());
+    uuid::Uuid::from_bytes(b)
+}
+
+/// The seq an event id of this log names (any UUID names one; the event there must carry the id).
+pub fn seq_of(id: &uuid::Uuid) -> u64 {
+    u64::from_be_bytes(id.as_bytes()[8..].try_into().expect("8 bytes")) & ((1 << 62) - 1)
+}
 
 pub fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()

@@ -1,10 +1,10 @@
 //! The p30 event log: the source of truth, an append-only sequence of events in fjall.
 //!
-//! - Global `seq` gap-free from 1, per-stream `version` from 1, event ids UUID v7.
+//! - Global `seq` gap-free from 1, per-stream `version` from 1, event ids UUID v7 that embed the seq.
 //! - Appends touch one or several streams atomically, each with an expected version.
 //! - A command id makes a retry answer as the first attempt did and write nothing.
-//! - Group commit: one writer thread takes every append that is waiting, writes them in one batch and
-//!   fsyncs once; each append is acknowledged only after that fsync.
+//! - Group commit: every append that is waiting goes into one batch and one fsync; each append is
+//!   acknowledged only after that fsync (see `writer`).
 //! - Tamper evidence: every event carries a hash chained over all before it (`verify`).
 //! - Readers see only what is durable: reads stop at the durable head, and a watch wakes live tails.
 
@@ -94,7 +94,6 @@ pub(crate) struct Store {
     pub events: Keyspace,
     pub streams: Keyspace,
     pub heads: Keyspace,
-    pub ids: Keyspace,
     pub commands: Keyspace,
 }
 
@@ -106,7 +105,6 @@ impl Store {
             events: ks(keys::EVENTS)?,
             streams: ks(keys::STREAMS)?,
             heads: ks(keys::HEADS)?,
-            ids: ks(keys::IDS)?,
             commands: ks(keys::COMMANDS)?,
             db,
         })
@@ -178,10 +176,7 @@ impl Log {
         };
         let (durable, _) = watch::channel(head);
         let (tx, rx) = mpsc::channel();
-        let writer = writer::Writer::new(store.clone(), durable.clone(), options, head, hash, last_recorded);
-        let handle = std::thread::Builder::new()
-            .name("p30-log-writer".into())
-            .spawn(move || writer.run(rx))
+        let handle = writer::start(store.clone(), durable.clone(), options, head, hash, last_recorded, rx)
             .map_err(|e| OpenError::Io { path: dir.to_owned(), source: e })?;
         Ok(Self {
             shared: Arc::new(Shared {
@@ -274,8 +269,11 @@ impl Log {
             if seq > head {
                 break;
             }
-            let event =
-                self.shared.store.read_event(seq)?.ok_or(ReadError::Corrupt { seq, problem: "indexed but missing".into() })?;
+            let event = self
+                .shared
+                .store
+                .read_event(seq)?
+                .ok_or(ReadError::Corrupt { seq, problem: "indexed but missing".into() })?;
             out.push(event);
         }
         Ok(out)
@@ -297,12 +295,11 @@ impl Log {
 
     /// The durable event with this id, if any.
     pub fn find(&self, event_id: Uuid) -> Result<Option<Event>, ReadError> {
-        let Some(v) = self.shared.store.ids.get(event_id.as_bytes())? else { return Ok(None) };
-        let seq = keys::read_u64(&v).ok_or(ReadError::Corrupt { seq: 0, problem: "bad id index".into() })?;
-        if seq > self.head() {
+        let seq = keys::seq_of(&event_id);
+        if seq == 0 || seq > self.head() {
             return Ok(None);
         }
-        self.shared.store.read_event(seq)
+        Ok(self.shared.store.read_event(seq)?.filter(|e| e.event_id == event_id))
     }
 
     /// Stops the writer after the appends already sent, and waits for it.

@@ -1,58 +1,139 @@
-//! The writer thread: group commit.
+//! Group commit in two stages, each on a thread of its own, so that checking and encoding the next
+//! group overlaps the fsync of the last one.
 //!
-//! It blocks for one append, then takes every other append already waiting (up to `max_group`), checks
-//! each against the log and the appends before it in the group, writes the survivors in one fjall batch,
-//! fsyncs once, and only then answers them and moves the durable head. A failed write answers the whole
-//! group with `Unavailable` and forgets its tentative state, so nothing unacknowledged is assumed.
+//! - The **stager** blocks for one append, takes every other append already waiting (up to
+//!   `max_group`), checks each against the log and the appends staged before it, and encodes the
+//!   survivors into one fjall batch.
+//! - The **committer** takes every batch staged so far, writes them in order and fsyncs once, and only
+//!   then answers their appends and moves the durable head.
+//!
+//! The stager assumes that every batch it hands on will commit. If one fails, the log stops accepting
+//! writes (fjall itself refuses further writes after a failed fsync): every append from then on is
+//! answered `Unavailable`, and a restart recovers what is durable.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use events::value::Timestamp;
 use events::{Event, SCHEMA_VERSION, StreamId, codec};
 use fjall::PersistMode;
 use tokio::sync::watch;
-use uuid::Uuid;
 
 use crate::keys::{self, Hash};
 use crate::{AppendError, Appended, ExpectedVersion, Options, Request, Store};
 
-pub(crate) struct Writer {
-    store: Store,
-    durable: watch::Sender<u64>,
-    options: Options,
-    /// Last durable seq and its chain hash.
+/// A group checked and encoded, waiting for its fsync.
+struct Staged {
+    /// The seq of the group's last event (equal to the previous head if it wrote nothing).
     head: u64,
-    hash: Hash,
-    last_recorded: Timestamp,
-    /// Stream versions already looked up (durable values only).
-    versions: HashMap<StreamId, u64>,
-}
-
-/// What one group has written so far, not yet durable.
-struct Group {
-    head: u64,
-    hash: Hash,
-    versions: HashMap<StreamId, u64>,
-    commands: HashMap<String, (Hash, Vec<Event>)>,
-    batch: fjall::OwnedWriteBatch,
+    batch: Option<fjall::OwnedWriteBatch>,
     answers: Vec<(Request, Result<Appended, AppendError>)>,
 }
 
-impl Writer {
-    pub fn new(
-        store: Store,
-        durable: watch::Sender<u64>,
-        options: Options,
-        head: u64,
-        hash: Hash,
-        last_recorded: Timestamp,
-    ) -> Self {
-        Self { store, durable, options, head, hash, last_recorded, versions: HashMap::new() }
-    }
+pub(crate) struct Stager {
+    store: Store,
+    options: Options,
+    failed: Arc<AtomicBool>,
+    durable: watch::Receiver<u64>,
+    /// Last staged seq and its chain hash.
+    head: u64,
+    hash: Hash,
+    last_recorded: Timestamp,
+    /// Stream versions as of the last staged event.
+    versions: HashMap<StreamId, u64>,
+    /// Commands staged but perhaps not yet durable, so not yet in the `commands` keyspace.
+    in_flight: HashMap<String, (Hash, Vec<Event>)>,
+}
 
-    pub fn run(mut self, requests: mpsc::Receiver<Request>) {
-        let (mut groups, mut appends, mut busy) = (0u64, 0u64, std::time::Duration::ZERO);
+/// Starts both stages; they stop when every sender of `requests` is gone and the last batch is durable.
+pub(crate) fn start(
+    store: Store,
+    durable: watch::Sender<u64>,
+    options: Options,
+    head: u64,
+    hash: Hash,
+    last_recorded: Timestamp,
+    requests: mpsc::Receiver<Request>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let failed = Arc::new(AtomicBool::new(false));
+    let (staged_tx, staged_rx) = mpsc::sync_channel::<Staged>(64);
+    let commit_store = store.clone();
+    let max_group = options.max_group;
+    let stager = Stager {
+        store,
+        options,
+        failed: failed.clone(),
+        durable: durable.subscribe(),
+        head,
+        hash,
+        last_recorded,
+        versions: HashMap::new(),
+        in_flight: HashMap::new(),
+    };
+    let committer = std::thread::Builder::new()
+        .name("p30-log-commit".into())
+        .spawn(move || commit_loop(staged_rx, durable, commit_store, failed, max_group))?;
+    std::thread::Builder::new().name("p30-log-stage".into()).spawn(move || {
+        stager.run(requests, staged_tx);
+        let _ = committer.join();
+    })
+}
+
+fn commit_loop(
+    staged: mpsc::Receiver<Staged>,
+    durable: watch::Sender<u64>,
+    store: Store,
+    failed: Arc<AtomicBool>,
+    max_group: usize,
+) {
+    while let Ok(first) = staged.recv() {
+        // Every group staged meanwhile shares this fsync (unless group commit is off).
+        let mut groups = vec![first];
+        if max_group > 1 {
+            groups.extend(staged.try_iter());
+        }
+        let outcome = if failed.load(Ordering::SeqCst) {
+            Err("the event log stopped writing after an earlier failure; restart p30".to_owned())
+        } else {
+            write_and_sync(&store, &mut groups).inspect_err(|e| {
+                tracing::error!(error = %e, "the event log could not write; refusing writes until restart");
+                failed.store(true, Ordering::SeqCst);
+            })
+        };
+        if outcome.is_ok()
+            && let Some(head) = groups.iter().map(|g| g.head).max()
+        {
+            durable.send_replace(head);
+        }
+        for (request, result) in groups.into_iter().flat_map(|g| g.answers) {
+            let answer = match (&outcome, result) {
+                (Err(reason), Ok(_)) => Err(AppendError::Unavailable(reason.clone())),
+                (_, result) => result,
+            };
+            let _ = request.reply.send(answer);
+        }
+    }
+}
+
+/// Writes the groups' batches in order, then fsyncs once.
+fn write_and_sync(store: &Store, groups: &mut [Staged]) -> Result<(), String> {
+    let mut wrote = false;
+    for group in groups.iter_mut() {
+        if let Some(batch) = group.batch.take() {
+            batch.commit().map_err(|e| format!("the event log cannot write: {e}"))?;
+            wrote = true;
+        }
+    }
+    if wrote {
+        store.db.persist(PersistMode::SyncAll).map_err(|e| format!("the event log cannot fsync: {e}"))?;
+    }
+    Ok(())
+}
+
+impl Stager {
+    fn run(mut self, requests: mpsc::Receiver<Request>, staged: mpsc::SyncSender<Staged>) {
         while let Ok(first) = requests.recv() {
             let mut group = vec![first];
             while group.len() < self.options.max_group.max(1) {
@@ -61,60 +142,35 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            groups += 1;
-            appends += group.len() as u64;
-            let t = std::time::Instant::now();
-            self.commit(group);
-            busy += t.elapsed();
-        }
-        if std::env::var_os("P30_DEBUG_GROUPS").is_some() {
-            eprintln!("groups {groups} appends {appends} busy {busy:?} per group {:?}", busy / groups.max(1) as u32);
-        }
-        // Dropping the database persists what it holds; every answered append is already durable.
-    }
-
-    fn commit(&mut self, requests: Vec<Request>) {
-        let recorded_at = (self.options.clock)().max(self.last_recorded);
-        let mut group = Group {
-            head: self.head,
-            hash: self.hash,
-            versions: HashMap::new(),
-            commands: HashMap::new(),
-            batch: self.store.db.batch().durability(Some(PersistMode::SyncAll)),
-            answers: Vec::with_capacity(requests.len()),
-        };
-        for request in requests {
-            let result = self.stage(&mut group, &request, recorded_at);
-            group.answers.push((request, result));
-        }
-        let written = group.head > self.head;
-        if written {
-            if let Err(e) = group.batch.commit() {
-                tracing::error!(error = %e, "the event log could not write");
-                let reason = format!("the event log cannot write: {e}");
-                for (request, result) in group.answers {
-                    let answer = match result {
-                        Ok(_) => Err(AppendError::Unavailable(reason.clone())),
-                        refused => refused,
-                    };
-                    let _ = request.reply.send(answer);
-                }
-                self.versions.clear();
-                return;
+            let batch = self.stage_group(group);
+            if staged.send(batch).is_err() {
+                break;
             }
-            self.head = group.head;
-            self.hash = group.hash;
-            self.last_recorded = recorded_at;
-            self.versions.extend(group.versions);
-            self.durable.send_replace(self.head);
-        }
-        for (request, result) in group.answers {
-            let _ = request.reply.send(result);
         }
     }
 
-    fn version(&mut self, group: &Group, stream: &StreamId) -> Result<u64, AppendError> {
-        if let Some(v) = group.versions.get(stream).or_else(|| self.versions.get(stream)) {
+    fn stage_group(&mut self, requests: Vec<Request>) -> Staged {
+        let durable = *self.durable.borrow();
+        self.in_flight.retain(|_, (_, events)| events.last().is_some_and(|e| e.seq > durable));
+        let recorded_at = (self.options.clock)().max(self.last_recorded);
+        self.last_recorded = recorded_at;
+        let before = self.head;
+        // Written without a sync of its own: the committer fsyncs once for every batch it writes.
+        let mut batch = self.store.db.batch().durability(None);
+        let mut answers = Vec::with_capacity(requests.len());
+        for request in requests {
+            let result = if self.failed.load(Ordering::SeqCst) {
+                Err(AppendError::Unavailable("the event log stopped writing after a failure; restart p30".into()))
+            } else {
+                self.stage(&mut batch, &request, recorded_at)
+            };
+            answers.push((request, result));
+        }
+        Staged { head: self.head, batch: (self.head > before).then_some(batch), answers }
+    }
+
+    fn version(&mut self, stream: &StreamId) -> Result<u64, AppendError> {
+        if let Some(v) = self.versions.get(stream) {
             return Ok(*v);
         }
         let v = self.store.stream_version(stream.as_str()).map_err(|e| AppendError::Unavailable(e.to_string()))?;
@@ -122,21 +178,25 @@ impl Writer {
         Ok(v)
     }
 
-    /// Checks one append and adds its events to the group's batch.
-    fn stage(&mut self, group: &mut Group, request: &Request, recorded_at: Timestamp) -> Result<Appended, AppendError> {
+    /// Checks one append and adds its events to the batch.
+    fn stage(
+        &mut self,
+        batch: &mut fjall::OwnedWriteBatch,
+        request: &Request,
+        recorded_at: Timestamp,
+    ) -> Result<Appended, AppendError> {
         let append = &request.append;
-        if let Some(id) = &append.command_id {
-            if let Some(first) = self.first_attempt(group, id)? {
-                let (fingerprint, events) = first;
-                return if fingerprint == append.fingerprint {
-                    Ok(Appended { events, replayed: true })
-                } else {
-                    Err(AppendError::CommandIdReused { command_id: id.clone() })
-                };
-            }
+        if let Some(id) = &append.command_id
+            && let Some((fingerprint, events)) = self.first_attempt(id)?
+        {
+            return if fingerprint == append.fingerprint {
+                Ok(Appended { events, replayed: true })
+            } else {
+                Err(AppendError::CommandIdReused { command_id: id.clone() })
+            };
         }
         for (stream, expected) in &append.expected {
-            let current = self.version(group, stream)?;
+            let current = self.version(stream)?;
             let ok = match expected {
                 ExpectedVersion::Any => true,
                 ExpectedVersion::NoStream => current == 0,
@@ -150,16 +210,17 @@ impl Writer {
         let mut versions = HashMap::new();
         for new in &append.events {
             if !versions.contains_key(&new.stream) {
-                versions.insert(new.stream.clone(), self.version(group, &new.stream)?);
+                versions.insert(new.stream.clone(), self.version(&new.stream)?);
             }
         }
         let mut written = Vec::with_capacity(append.events.len());
         for new in &append.events {
             let version = versions.get(&new.stream).copied().unwrap_or_default() + 1;
             versions.insert(new.stream.clone(), version);
+            let seq = self.head + 1;
             let event = Event {
-                event_id: Uuid::now_v7(),
-                seq: group.head + 1,
+                event_id: keys::event_id(seq, recorded_at),
+                seq,
                 stream: new.stream.clone(),
                 version,
                 schema_version: SCHEMA_VERSION,
@@ -172,31 +233,28 @@ impl Writer {
                 change: new.change.clone(),
             };
             let encoded = codec::encode(&event);
-            let hash = keys::chain(&group.hash, &encoded);
-            group.batch.insert(&self.store.events, keys::seq_key(event.seq), keys::event_value(&hash, &encoded));
-            group.batch.insert(&self.store.streams, keys::stream_key(event.stream.as_str(), version), keys::seq_key(event.seq));
-            group.batch.insert(&self.store.heads, event.stream.as_str().as_bytes().to_vec(), version.to_be_bytes());
-            group.batch.insert(&self.store.ids, event.event_id.as_bytes().to_vec(), keys::seq_key(event.seq));
-            group.head = event.seq;
-            group.hash = hash;
-            group.versions.insert(event.stream.clone(), version);
+            let hash = keys::chain(&self.hash, &encoded);
+            let stream = event.stream.as_str();
+            batch.insert(&self.store.events, keys::seq_key(seq), keys::event_value(&hash, &encoded));
+            batch.insert(&self.store.streams, keys::stream_key(stream, version), keys::seq_key(seq));
+            batch.insert(&self.store.heads, stream.as_bytes().to_vec(), version.to_be_bytes());
+            self.head = seq;
+            self.hash = hash;
             written.push(event);
         }
+        self.versions.extend(versions);
         if let Some(id) = &append.command_id {
             let count = u32::try_from(written.len()).unwrap_or(u32::MAX);
-            group.batch.insert(
-                &self.store.commands,
-                id.as_bytes().to_vec(),
-                keys::command_value(&append.fingerprint, written[0].seq, count),
-            );
-            group.commands.insert(id.clone(), (append.fingerprint, written.clone()));
+            let value = keys::command_value(&append.fingerprint, written[0].seq, count);
+            batch.insert(&self.store.commands, id.as_bytes().to_vec(), value);
+            self.in_flight.insert(id.clone(), (append.fingerprint, written.clone()));
         }
         Ok(Appended { events: written, replayed: false })
     }
 
-    /// The fingerprint and events of an earlier attempt with this command id, in this group or durable.
-    fn first_attempt(&self, group: &Group, id: &str) -> Result<Option<(Hash, Vec<Event>)>, AppendError> {
-        if let Some((fingerprint, events)) = group.commands.get(id) {
+    /// The fingerprint and events of an earlier attempt with this command id, staged or durable.
+    fn first_attempt(&self, id: &str) -> Result<Option<(Hash, Vec<Event>)>, AppendError> {
+        if let Some((fingerprint, events)) = self.in_flight.get(id) {
             return Ok(Some((*fingerprint, events.clone())));
         }
         let unavailable = |e: String| AppendError::Unavailable(e);

@@ -47,10 +47,7 @@ fn appends_get_gap_free_seqs_and_per_stream_versions_that_survive_reopening() {
         assert_eq!((a.events[0].seq, a.events[0].version), (1, 1));
         let b = log.append(append(vec![new_event("1.000001"), new_event("2.000002")])).unwrap();
         let placed: Vec<_> = b.events.iter().map(|e| (e.seq, e.stream.as_str().to_owned(), e.version)).collect();
-        assert_eq!(
-            placed,
-            vec![(2, "procedure-1.000001".to_owned(), 2), (3, "procedure-2.000002".to_owned(), 1)]
-        );
+        assert_eq!(placed, vec![(2, "procedure-1.000001".to_owned(), 2), (3, "procedure-2.000002".to_owned(), 1)]);
         assert_eq!(log.head(), 3);
     }
     for _ in 0..5 {
@@ -76,7 +73,8 @@ fn a_stale_expected_version_is_a_conflict_carrying_the_current_version_and_write
     let log = Log::open(dir.path(), Options::default()).unwrap();
     log.append(append(vec![new_event("1.000001"), new_event("1.000001")])).unwrap();
     let mut stale = append(vec![new_event("1.000001"), new_event("2.000002")]);
-    stale.expected = vec![(stream("2.000002"), ExpectedVersion::NoStream), (stream("1.000001"), ExpectedVersion::Exactly(1))];
+    stale.expected =
+        vec![(stream("2.000002"), ExpectedVersion::NoStream), (stream("1.000001"), ExpectedVersion::Exactly(1))];
     match log.append(stale) {
         Err(AppendError::Conflict { stream: s, current, .. }) => {
             assert_eq!(s, stream("1.000001"));
@@ -124,7 +122,10 @@ fn recorded_at_never_goes_back_even_when_the_clock_does() {
     let dir = tempfile::tempdir().unwrap();
     let now = Arc::new(AtomicI64::new(2_000_000));
     let clock_now = now.clone();
-    let options = Options { clock: Arc::new(move || Timestamp::from_micros(clock_now.load(Ordering::SeqCst))), ..Options::default() };
+    let options = Options {
+        clock: Arc::new(move || Timestamp::from_micros(clock_now.load(Ordering::SeqCst))),
+        ..Options::default()
+    };
     let log = Log::open(dir.path(), options).unwrap();
     let a = log.append(append(vec![new_event("1.000001")])).unwrap();
     now.store(1_000_000, Ordering::SeqCst);

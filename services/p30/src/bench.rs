@@ -129,8 +129,13 @@ async fn append_round(writers: usize, per_writer: usize, max_group: usize, offse
             let log = log.clone();
             tokio::spawn(async move {
                 for event in events {
-                    let append =
-                        Append { events: vec![event], expected: Vec::new(), actor: "bench".into(), command_id: None, fingerprint: [0; 32] };
+                    let append = Append {
+                        events: vec![event],
+                        expected: Vec::new(),
+                        actor: "bench".into(),
+                        command_id: None,
+                        fingerprint: [0; 32],
+                    };
                     log.append_async(append).await?;
                 }
                 anyhow::Ok(())
@@ -142,7 +147,11 @@ async fn append_round(writers: usize, per_writer: usize, max_group: usize, offse
     }
     let elapsed = start.elapsed();
     let head = log.head();
-    anyhow::ensure!(head == (writers * per_writer) as u64, "expected {} events, the log has {head}", writers * per_writer);
+    anyhow::ensure!(
+        head == (writers * per_writer) as u64,
+        "expected {} events, the log has {head}",
+        writers * per_writer
+    );
     log.close();
     Ok(head as f64 / elapsed.as_secs_f64())
 }
