@@ -158,11 +158,11 @@ impl Stager {
         // Written without a sync of its own: the committer fsyncs once for every batch it writes.
         let mut batch = self.store.db.batch().durability(None);
         let mut answers = Vec::with_capacity(requests.len());
-        for request in requests {
+        for mut request in requests {
             let result = if self.failed.load(Ordering::SeqCst) {
                 Err(AppendError::Unavailable("the event log stopped writing after a failure; restart p30".into()))
             } else {
-                self.stage(&mut batch, &request, recorded_at)
+                self.stage(&mut batch, &mut request, recorded_at)
             };
             answers.push((request, result));
         }
@@ -182,10 +182,10 @@ impl Stager {
     fn stage(
         &mut self,
         batch: &mut fjall::OwnedWriteBatch,
-        request: &Request,
+        request: &mut Request,
         recorded_at: Timestamp,
     ) -> Result<Appended, AppendError> {
-        let append = &request.append;
+        let append = &mut request.append;
         if let Some(id) = &append.command_id
             && let Some((fingerprint, events)) = self.first_attempt(id)?
         {
@@ -214,23 +214,24 @@ impl Stager {
             }
         }
         let mut written = Vec::with_capacity(append.events.len());
-        for new in &append.events {
+        // The events move into the log; the request keeps only what identifies it.
+        for new in std::mem::take(&mut append.events) {
             let version = versions.get(&new.stream).copied().unwrap_or_default() + 1;
             versions.insert(new.stream.clone(), version);
             let seq = self.head + 1;
             let event = Event {
                 event_id: keys::event_id(seq, recorded_at),
                 seq,
-                stream: new.stream.clone(),
+                stream: new.stream,
                 version,
                 schema_version: SCHEMA_VERSION,
                 recorded_at,
                 effective_on: new.effective_on,
                 actor: append.actor.clone(),
                 command_id: append.command_id.clone(),
-                legal_basis: new.legal_basis.clone(),
-                note: new.note.clone(),
-                change: new.change.clone(),
+                legal_basis: new.legal_basis,
+                note: new.note,
+                change: new.change,
             };
             let encoded = codec::encode(&event);
             let hash = keys::chain(&self.hash, &encoded);

@@ -59,7 +59,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Verify { data_dir } => {
-            if !data_dir.exists() {
+            if !data_dir.is_dir() {
                 anyhow::bail!("no data dir at {}", data_dir.display());
             }
             let report = eventstore::verify(&data_dir)?;
