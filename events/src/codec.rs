@@ -81,9 +81,8 @@ fn u64_field(obj: &Map<String, Value>, name: &str) -> Result<u64, DecodeError> {
 fn text(obj: &Map<String, Value>, name: &str) -> Result<LongText, DecodeError> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(LongText::default()),
-        Some(v) => {
-            LongText::parse(v.as_str().unwrap_or_default()).map_err(|e| DecodeError::Json(format!("`{name}` {e}")))
-        }
+        Some(Value::String(v)) => LongText::parse(v).map_err(|e| DecodeError::Json(format!("`{name}` {e}"))),
+        Some(_) => Err(DecodeError::Json(format!("`{name}` is not a string"))),
     }
 }
 

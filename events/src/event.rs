@@ -137,9 +137,12 @@ impl Scope {
             return Ok(Self::All);
         }
         let (kind, value) = s.split_once(':').ok_or(Self::RULE)?;
-        let value = crate::value::Sector::parse(value).map_err(|e| format!("{}: {e}", Self::RULE))?;
+        let rule = |e: String| format!("{}: {e}", Self::RULE);
+        if kind == "agency" {
+            return crate::value::Agency::parse(value).map(|a| Self::Agency(a.as_str().to_owned())).map_err(rule);
+        }
+        let value = crate::value::Sector::parse(value).map_err(rule)?;
         match kind {
-            "agency" => Ok(Self::Agency(value.as_str().to_owned())),
             "sector" => Ok(Self::Sector(value.as_str().to_owned())),
             "level" => serde_json::from_value(serde_json::Value::String(value.as_str().to_owned()))
                 .map(Self::Level)

@@ -308,7 +308,7 @@ impl Fraction {
     const RULE: &'static str = "must be a fraction greater than 0 and at most 1, e.g. 0.3";
 
     pub fn parse(s: &str) -> Result<Self, String> {
-        let (num, scale) = parse_decimal(s, 18).ok_or(Self::RULE)?;
+        let (num, scale) = parse_decimal(s, 17).ok_or(Self::RULE)?;
         let den = 10u64.pow(scale);
         if num == 0 || num > den {
             return Err(Self::RULE.to_owned());

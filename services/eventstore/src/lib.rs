@@ -302,6 +302,23 @@ impl Log {
         Ok(self.shared.store.read_event(seq)?.filter(|e| e.event_id == event_id))
     }
 
+    /// The fingerprint and events of a durable command with this id, if one was appended: callers check
+    /// it before deciding, so a retry answers as the first attempt did even when deciding again would
+    /// refuse (the code is taken by then). The writer checks again, for retries racing the first attempt.
+    pub fn command(&self, command_id: &str) -> Result<Option<(Hash, Vec<Event>)>, ReadError> {
+        let Some(v) = self.shared.store.commands.get(command_id.as_bytes())? else { return Ok(None) };
+        let corrupt = |problem: &str| ReadError::Corrupt { seq: 0, problem: problem.into() };
+        let (fingerprint, first, count) = keys::parse_command_value(&v).ok_or_else(|| corrupt("bad command index"))?;
+        if first + u64::from(count) - 1 > self.head() {
+            return Ok(None);
+        }
+        let mut events = Vec::with_capacity(count as usize);
+        for seq in first..first + u64::from(count) {
+            events.push(self.shared.store.read_event(seq)?.ok_or_else(|| corrupt("command names a missing event"))?);
+        }
+        Ok(Some((fingerprint, events)))
+    }
+
     /// Stops the writer after the appends already sent, and waits for it.
     pub fn close(&self) {
         self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).take();

@@ -239,3 +239,17 @@ proptest! {
         prop_assert_eq!(seqs, (1..=before + 2).collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn a_durable_command_can_be_looked_up_by_its_id_before_deciding() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), Options::default()).unwrap();
+    assert!(log.command("k").unwrap().is_none());
+    let mut cmd = append(vec![new_event("1.000001")]);
+    cmd.command_id = Some("k".into());
+    cmd.fingerprint = [3; 32];
+    let first = log.append(cmd).unwrap();
+    let (fingerprint, events) = log.command("k").unwrap().unwrap();
+    assert_eq!(fingerprint, [3; 32]);
+    assert_eq!(events, first.events);
+}

@@ -6,7 +6,18 @@ use std::process::Command;
 #[test]
 fn bench_append_prints_figures_against_both_baselines() {
     let out = Command::new(env!("CARGO_BIN_EXE_p30"))
-        .args(["bench", "append", "--writers", "4", "--per-writer", "20", "--per-writer-fsync-each", "5", "--rounds", "1"])
+        .args([
+            "bench",
+            "append",
+            "--writers",
+            "4",
+            "--per-writer",
+            "20",
+            "--per-writer-fsync-each",
+            "5",
+            "--rounds",
+            "1",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -22,8 +22,14 @@ fn fill(dir: &std::path::Path, n: u64) {
             note: LongText::default(),
             change: Change::ProcedureRegistered(p),
         };
-        log.append(Append { events: vec![event], expected: vec![], actor: "t".into(), command_id: None, fingerprint: [0; 32] })
-            .unwrap();
+        log.append(Append {
+            events: vec![event],
+            expected: vec![],
+            actor: "t".into(),
+            command_id: None,
+            fingerprint: [0; 32],
+        })
+        .unwrap();
     }
 }
 
