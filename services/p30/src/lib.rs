@@ -1,5 +1,9 @@
 //! The p30 service: the pieces the `p30` binary wires together (benchmarks now; the HTTP server, the
 //! NATS publisher and the operator's commands as their issues land).
 
+pub mod access;
+pub mod app;
 pub mod bench;
+pub mod http;
 pub mod nats_server;
+pub mod server;

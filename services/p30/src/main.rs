@@ -15,6 +15,23 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Serves the HTTP API on the data dir.
+    Serve {
+        /// The data directory (the fjall log and the token file).
+        #[arg(long, default_value = "./p30-data")]
+        data_dir: PathBuf,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8030")]
+        listen: String,
+        /// Every read but /healthz and the catalogue needs a token too.
+        #[arg(long)]
+        private: bool,
+    },
+    /// Manages access tokens.
+    Token {
+        #[command(subcommand)]
+        what: Token,
+    },
     /// Walks the log and its indexes; names the first bad seq and exits non-zero if any.
     Verify {
         /// The data directory (the fjall log).
@@ -25,6 +42,23 @@ enum Command {
     Bench {
         #[command(subcommand)]
         what: Bench,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum Token {
+    /// Creates a token and prints it as the last line (works while a server runs on the data dir).
+    Create {
+        #[arg(long, default_value = "./p30-data")]
+        data_dir: PathBuf,
+        #[arg(long, value_enum)]
+        role: p30::access::Role,
+        /// An agency a recorder may write for (repeat for several).
+        #[arg(long = "agency")]
+        agencies: Vec<String>,
+        /// Who holds the token; recorded as the `actor` of their events.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -58,6 +92,26 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve { data_dir, listen, private } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+                )
+                .init();
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async {
+                let config = p30::server::Config { data_dir, listen, private };
+                let running = p30::server::start(config, p30::server::shutdown_signal()).await?;
+                println!("p30 is serving on http://{}", running.addr);
+                running.wait().await
+            })
+        }
+        Command::Token { what: Token::Create { data_dir, role, agencies, name } } => {
+            let token = p30::access::create_token(&data_dir, role, agencies, name)?;
+            println!("a new {} token (keep it secret; only its hash is stored):", format!("{role:?}").to_lowercase());
+            println!("{token}");
+            Ok(())
+        }
         Command::Verify { data_dir } => {
             if !data_dir.is_dir() {
                 anyhow::bail!("no data dir at {}", data_dir.display());

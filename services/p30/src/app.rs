@@ -1,0 +1,164 @@
+//! Recording a command: read the streams it touches, check who may write, check `If-Match`, decide,
+//! and append with the versions that were read, deciding again if another writer got there first.
+
+use std::collections::BTreeSet;
+
+use events::decide::{Command, History, Refusal, procedure_state, streams_of};
+use events::{Change, Event, StreamId};
+use eventstore::{Append, AppendError, Appended, ExpectedVersion, Hash, Log, ReadError};
+
+use crate::access::Grant;
+
+/// How many times a command is decided again after losing a race to another writer.
+const RETRIES: usize = 16;
+
+/// A command with what the HTTP layer knows about its request.
+#[derive(Clone, Debug)]
+pub struct Recording {
+    pub command: Command,
+    pub grant: Grant,
+    /// `Idempotency-Key` and the digest of method, path and body.
+    pub idempotency: Option<(String, Hash)>,
+    /// The version the writer saw of the stream named in the path (`If-Match`), or, for a merge, of each
+    /// stream (`expected_versions`).
+    pub expected: Vec<(StreamId, u64)>,
+}
+
+/// Why a command was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("this token may not write for {0}")]
+    Forbidden(String),
+    #[error("{stream} is at version {current}")]
+    Conflict { stream: StreamId, current: u64 },
+    #[error("this Idempotency-Key was already used for a different request")]
+    KeyReused,
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<ReadError> for RecordError {
+    fn from(e: ReadError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+/// The streams a command reads: those it writes, or for a retraction those of the event it names.
+fn streams_to_read(log: &Log, change: &Change) -> Result<Vec<StreamId>, RecordError> {
+    let Change::EntryRetracted(r) = change else { return Ok(streams_of(change)) };
+    let Some(target) = log.find(r.event_id)? else {
+        return Err(Refusal::UnknownEvent { event_id: r.event_id }.into());
+    };
+    let mut streams = streams_of(&target.change);
+    if streams.is_empty() || !streams.contains(&target.stream) {
+        streams.push(target.stream);
+    }
+    Ok(streams)
+}
+
+/// The agencies a command touches: each procedure's agency now and any agency the command names.
+fn agencies(change: &Change, history: &History, streams: &[StreamId]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for stream in streams {
+        let events = history.stream(stream);
+        if let Some(last) = events.iter().map(|e| e.effective_on).max() {
+            let state = procedure_state(stream, events, last);
+            if let Some(p) = state.attributes {
+                out.insert(p.agency.as_str().to_owned());
+            }
+        }
+    }
+    match change {
+        Change::ProcedureRegistered(p) => {
+            out.insert(p.agency.as_str().to_owned());
+        }
+        Change::ProceduresMerged(m) => {
+            out.insert(m.into.agency.as_str().to_owned());
+        }
+        Change::ProcedureSimplified(s) => out.extend(s.set.agency.iter().map(|a| a.as_str().to_owned())),
+        Change::ProcedureAmended(a) => out.extend(a.set.agency.iter().map(|a| a.as_str().to_owned())),
+        _ => {}
+    }
+    out
+}
+
+fn is_settings(change: &Change, streams: &[StreamId]) -> bool {
+    matches!(change, Change::TariffSet(_) | Change::ProgrammeDefined(_))
+        || streams.iter().all(|s| s.as_str() == StreamId::SETTINGS)
+}
+
+/// Records a command; returns the events written, or those of the first attempt for a repeated key.
+pub async fn record(log: &Log, recording: Recording) -> Result<Appended, RecordError> {
+    if let Some((key, fingerprint)) = &recording.idempotency
+        && let Some((first, events)) = log.command(key)?
+    {
+        return if first == *fingerprint {
+            Ok(Appended { events, replayed: true })
+        } else {
+            Err(RecordError::KeyReused)
+        };
+    }
+    let change = &recording.command.change;
+    for _ in 0..RETRIES {
+        let streams = streams_to_read(log, change)?;
+        let mut history = History::new();
+        for s in &streams {
+            history.extend(log.read_stream(s)?);
+        }
+        let version = |s: &StreamId| history.stream(s).last().map_or(0, |e: &Event| e.version);
+        let allowed = if is_settings(change, &streams) {
+            recording.grant.role == crate::access::Role::Admin
+        } else {
+            let agencies = agencies(change, &history, &streams);
+            recording.grant.may_write_for(agencies.iter().map(String::as_str))
+        };
+        if !allowed {
+            let what = if is_settings(change, &streams) {
+                "settings (admin only)".to_owned()
+            } else {
+                agencies(change, &history, &streams).into_iter().collect::<Vec<_>>().join(", ")
+            };
+            return Err(RecordError::Forbidden(what));
+        }
+        for (stream, seen) in &recording.expected {
+            let current = version(stream);
+            if current != *seen {
+                return Err(RecordError::Conflict { stream: stream.clone(), current });
+            }
+        }
+        let events = events::decide(&recording.command, &history)?;
+        let mut expected: Vec<(StreamId, ExpectedVersion)> = streams
+            .iter()
+            .map(|s| match version(s) {
+                0 => (s.clone(), ExpectedVersion::NoStream),
+                v => (s.clone(), ExpectedVersion::Exactly(v)),
+            })
+            .collect();
+        // Settings carry no rules that another writer could break, except that of retracting twice.
+        if !matches!(change, Change::EntryRetracted(_)) {
+            expected.retain(|(s, _)| s.as_str() != StreamId::SETTINGS);
+        }
+        let append = Append {
+            events,
+            expected,
+            actor: recording.grant.name.clone(),
+            command_id: recording.idempotency.as_ref().map(|(k, _)| k.clone()),
+            fingerprint: recording.idempotency.as_ref().map_or([0; 32], |(_, f)| *f),
+        };
+        match log.append_async(append).await {
+            Ok(appended) => return Ok(appended),
+            // Another writer changed a stream since we read it: with If-Match that is the caller's
+            // conflict; without, read and decide again.
+            Err(AppendError::Conflict { stream, current, .. }) => {
+                if !recording.expected.is_empty() {
+                    return Err(RecordError::Conflict { stream, current });
+                }
+            }
+            Err(AppendError::CommandIdReused { .. }) => return Err(RecordError::KeyReused),
+            Err(e) => return Err(RecordError::Unavailable(e.to_string())),
+        }
+    }
+    Err(RecordError::Unavailable("too many concurrent writers on these procedures; try again".into()))
+}
