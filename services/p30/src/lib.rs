@@ -4,6 +4,7 @@
 pub mod access;
 pub mod app;
 pub mod bench;
+pub mod demo;
 pub mod http;
 pub mod nats_server;
 pub mod server;

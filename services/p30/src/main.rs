@@ -26,6 +26,9 @@ enum Command {
         /// Every read but /healthz and the catalogue needs a token too.
         #[arg(long)]
         private: bool,
+        /// On first start, load SPEC's worked example and a generated sample province; print an admin token.
+        #[arg(long)]
+        demo: bool,
     },
     /// Manages access tokens.
     Token {
@@ -92,17 +95,32 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { data_dir, listen, private } => {
+        Command::Serve { data_dir, listen, private, demo } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,fjall=warn,lsm_tree=warn".into()),
                 )
                 .init();
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
-                let config = p30::server::Config { data_dir, listen, private };
+                let admin = if demo {
+                    Some(p30::access::create_token(
+                        &data_dir,
+                        p30::access::Role::Admin,
+                        vec![],
+                        Some("demo-admin".into()),
+                    )?)
+                } else {
+                    None
+                };
+                let config = p30::server::Config { data_dir, listen, private, demo };
                 let running = p30::server::start(config, p30::server::shutdown_signal()).await?;
                 println!("p30 is serving on http://{}", running.addr);
+                if let Some(token) = admin {
+                    println!("demo data loaded; an admin token for the tour (export P30_TOKEN=…):");
+                    println!("{token}");
+                }
                 running.wait().await
             })
         }

@@ -17,6 +17,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub listen: String,
     pub private: bool,
+    /// Load the demonstration data into an empty log.
+    pub demo: bool,
 }
 
 /// A running server: its address, and how to stop it.
@@ -56,6 +58,12 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let log = Log::open(&config.data_dir, Options::default())
         .with_context(|| format!("cannot open the data dir {}", config.data_dir.display()))?;
+    if config.demo {
+        let written = crate::demo::load(&log).await?;
+        if written > 0 {
+            tracing::info!(events = written, "loaded the demonstration data");
+        }
+    }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

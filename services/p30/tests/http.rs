@@ -16,8 +16,12 @@ impl Server {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let admin = create_token(dir.path(), Role::Admin, vec![], Some("admin".into())).unwrap();
-        let config =
-            p30::server::Config { data_dir: dir.path().to_owned(), listen: "127.0.0.1:0".into(), private: false };
+        let config = p30::server::Config {
+            data_dir: dir.path().to_owned(),
+            listen: "127.0.0.1:0".into(),
+            private: false,
+            demo: false,
+        };
         let running = p30::server::start(config, std::future::pending()).await.unwrap();
         Self { base: format!("http://{}", running.addr), running: Some(running), dir, admin }
     }
