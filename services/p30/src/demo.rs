@@ -135,7 +135,7 @@ impl Rng {
         Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -146,7 +146,7 @@ impl Rng {
 
     /// A number in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 }
 
@@ -320,7 +320,8 @@ pub fn sample_province(seed: u64, count: u64) -> Vec<Command> {
     out.retain(|c| match &c.change {
         Change::ProcedureSimplified(s) => {
             let i = procedures.iter().position(|p| p.code == s.code).unwrap_or(usize::MAX);
-            !abolished.contains(&i) && !(merged.contains(&i) && c.effective_on >= date("2015-12-01"))
+            let merged_by_then = merged.contains(&i) && c.effective_on >= date("2015-12-01");
+            !abolished.contains(&i) && !merged_by_then
         }
         _ => true,
     });
