@@ -5,6 +5,8 @@ pub mod access;
 pub mod app;
 pub mod bench;
 pub mod demo;
+pub mod export;
 pub mod http;
+pub mod inventory;
 pub mod nats_server;
 pub mod server;

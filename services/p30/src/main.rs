@@ -35,6 +35,23 @@ enum Command {
         #[command(subcommand)]
         what: Token,
     },
+    /// Imports an inventory (CSV or NDJSON of procedure registrations): the whole file or nothing.
+    Import {
+        #[arg(long, default_value = "./p30-data")]
+        data_dir: PathBuf,
+        /// The inventory file (.csv, or .ndjson with one POST /v1/procedures body a line).
+        file: PathBuf,
+    },
+    /// Writes the log to standard output for analysts.
+    Export {
+        #[arg(long, default_value = "./p30-data")]
+        data_dir: PathBuf,
+        #[arg(long, value_enum, default_value = "ndjson")]
+        format: p30::export::Format,
+        /// Only events after this seq.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+    },
     /// Walks the log and its indexes; names the first bad seq and exits non-zero if any.
     Verify {
         /// The data directory (the fjall log).
@@ -93,6 +110,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Opens an existing data dir for a command that works on it directly (no server may hold it).
+fn open_log(data_dir: &std::path::Path) -> anyhow::Result<eventstore::Log> {
+    if !data_dir.is_dir() {
+        anyhow::bail!("no data dir at {}", data_dir.display());
+    }
+    Ok(eventstore::Log::open(data_dir, eventstore::Options::default())?)
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { data_dir, listen, private, demo } => {
@@ -128,6 +153,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let token = p30::access::create_token(&data_dir, role, agencies, name)?;
             println!("a new {} token (keep it secret; only its hash is stored):", format!("{role:?}").to_lowercase());
             println!("{token}");
+            Ok(())
+        }
+        Command::Import { data_dir, file } => {
+            let log = open_log(&data_dir)?;
+            let actor = format!("import:{}", file.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
+            let n = p30::inventory::import(&log, &file, &actor)?;
+            log.close();
+            println!("imported {n} procedures from {}", file.display());
+            Ok(())
+        }
+        Command::Export { data_dir, format, after } => {
+            let log = open_log(&data_dir)?;
+            p30::export::export(&log, format, after, std::io::stdout().lock())?;
+            log.close();
             Ok(())
         }
         Command::Verify { data_dir } => {

@@ -76,3 +76,105 @@ fn verify_of_a_missing_dir_is_an_error_not_an_empty_log() {
     assert!(!out.status.success());
     assert!(!dir.path().join("nope").exists(), "verify must not create a data dir");
 }
+
+const CSV_HEADER: &str = "code,name,sector,agency,level,applicant,processing_days,steps,documents,fee_vnd,out_of_pocket_vnd,applicant_hours,annual_volume,online,legal_basis,effective_on";
+
+fn ndjson_line(code: &str) -> String {
+    serde_json::json!({
+        "code": code, "name": "Đăng ký khai sinh", "sector": "Hộ tịch", "agency": "STP", "level": "commune",
+        "applicant": "citizen", "processing_days": 3, "steps": 3, "documents": [], "fee_vnd": 8000,
+        "out_of_pocket_vnd": 20000, "applicant_hours": 4, "annual_volume": 5000, "online": "none",
+        "legal_basis": "", "effective_on": "2011-01-01"
+    })
+    .to_string()
+}
+
+#[test]
+fn an_ndjson_inventory_goes_in_whole_and_comes_back_out_as_ndjson_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inventory.ndjson");
+    std::fs::write(&file, [ndjson_line("3.000003"), ndjson_line("3.000004")].join("\n")).unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let out = p30().args(["import", "--data-dir"]).arg(&data).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2"));
+
+    let nd = p30().args(["export", "--data-dir"]).arg(&data).output().unwrap();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&nd.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["payload"]["code"], "3.000004");
+    assert_eq!(lines[0]["actor"], "import:inventory.ndjson");
+
+    let csv = p30().args(["export", "--format", "csv", "--after", "1", "--data-dir"]).arg(&data).output().unwrap();
+    let text = String::from_utf8_lossy(&csv.stdout).to_string();
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(rows[0].starts_with("seq,event_id,stream,version,type"), "{text}");
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows[1].starts_with("2,"), "{text}");
+}
+
+#[test]
+fn a_csv_inventory_with_a_bom_and_documents_goes_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kiem-ke.csv");
+    let row = "1.004227,Cấp giấy phép xây dựng,Xây dựng,SXD,district,citizen,20,3,\"Đơn đề nghị×1; Bản vẽ thiết kế×2\",75000,100000,16,1200,none,,2011-01-01";
+    std::fs::write(&file, format!("\u{feff}{CSV_HEADER}\n{row}\n")).unwrap();
+    let out = p30().args(["import", "--data-dir"]).arg(dir.path()).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = Log::open(dir.path(), Options::default()).unwrap();
+    let events = log.read_after(0, 10).unwrap();
+    let Change::ProcedureRegistered(p) = &events[0].change else { panic!("not a registration") };
+    assert_eq!(p.documents.len(), 2);
+    assert_eq!(p.documents[1].copies.get(), 2);
+    assert_eq!(p.name.as_str(), "Cấp giấy phép xây dựng");
+}
+
+#[test]
+fn an_inventory_with_a_bad_line_goes_in_not_at_all_and_the_error_names_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kiem-ke.csv");
+    let good = "1.000001,Thủ tục A,Xây dựng,SXD,district,citizen,20,3,,75000,100000,16,1200,none,,2011-01-01";
+    let bad = "1.000002,Thủ tục B,Xây dựng,SXD,district,citizen,20,3,,-5,100000,16,1200,none,,2011-01-01";
+    std::fs::write(&file, format!("{CSV_HEADER}\n{good}\n{bad}\n")).unwrap();
+    let out = p30().args(["import", "--data-dir"]).arg(dir.path()).arg(&file).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3, column 10 (fee_vnd)"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let log = Log::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(log.head(), 0, "nothing may go in");
+    drop(log);
+
+    let dup = dir.path().join("dup.ndjson");
+    std::fs::write(&dup, [ndjson_line("3.000003"), ndjson_line("3.000003")].join("\n")).unwrap();
+    let out = p30().args(["import", "--data-dir"]).arg(dir.path()).arg(&dup).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2 (/code)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn import_and_export_say_so_in_one_line_when_a_server_holds_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.ndjson");
+    std::fs::write(&file, ndjson_line("3.000003")).unwrap();
+    let log = Log::open(dir.path(), Options::default()).unwrap();
+    for args in [vec!["import", "--data-dir"], vec!["export", "--data-dir"]] {
+        let mut cmd = p30();
+        cmd.args(&args).arg(dir.path());
+        if args[0] == "import" {
+            cmd.arg(&file);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("server running"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    drop(log);
+}
