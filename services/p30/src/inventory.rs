@@ -59,8 +59,11 @@ fn documents_cell(cell: &str) -> Value {
     Value::Array(items)
 }
 
-/// The lines of a file as JSON objects, each with its line number and, for CSV, its header.
-fn read_lines(text: &str, csv_format: bool) -> Result<(Vec<(usize, Map<String, Value>)>, Vec<String>), LineError> {
+/// A line of the file as a JSON object, with its line number.
+type Line = (usize, Map<String, Value>);
+
+/// The lines of a file as JSON objects and, for CSV, its header.
+fn read_lines(text: &str, csv_format: bool) -> Result<(Vec<Line>, Vec<String>), LineError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if !csv_format {
         let mut out = Vec::new();
