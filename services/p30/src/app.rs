@@ -147,7 +147,10 @@ pub async fn record(log: &Log, recording: Recording) -> Result<Appended, RecordE
             command_id: recording.idempotency.as_ref().map(|(k, _)| k.clone()),
             fingerprint: recording.idempotency.as_ref().map_or([0; 32], |(_, f)| *f),
         };
-        match log.append_async(append).await {
+        let started = std::time::Instant::now();
+        let appended = log.append_async(append).await;
+        metrics::histogram!("p30_append_seconds").record(started.elapsed().as_secs_f64());
+        match appended {
             Ok(appended) => return Ok(appended),
             // Another writer changed a stream since we read it: with If-Match that is the caller's
             // conflict; without, read and decide again.

@@ -10,3 +10,4 @@ pub mod http;
 pub mod inventory;
 pub mod nats_server;
 pub mod server;
+pub mod telemetry;

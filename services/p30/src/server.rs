@@ -56,6 +56,7 @@ pub async fn start(
     config: Config,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
+    crate::telemetry::prometheus();
     let log = Log::open(&config.data_dir, Options::default())
         .with_context(|| format!("cannot open the data dir {}", config.data_dir.display()))?;
     if config.demo {

@@ -422,3 +422,27 @@ async fn the_global_log_streams_as_ndjson_from_a_seq() {
     assert_eq!(all.lines().count(), 3);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_requests_and_show_the_log_head_in_prometheus_text() {
+    let s = Server::start().await;
+    s.post("/v1/procedures", procedure("1.000001", "SXD")).await;
+    let resp = reqwest::get(format!("{}/metrics", s.base)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("p30_http_requests_total{"), "{text}");
+    assert!(text.contains("route=\"/v1/procedures\""), "{text}");
+    assert!(text.contains("p30_append_seconds"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("p30_log_head ")), "{text}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_are_a_404_problem_document() {
+    let s = Server::start().await;
+    let (status, body) = s.send("GET", "/v1/nothing-here", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["status"], 404);
+    s.stop().await;
+}

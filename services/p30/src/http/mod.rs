@@ -68,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/programmes/{id}", put(write::define_programme))
         .route("/v1/events", get(read::events))
         .route("/healthz", get(read::healthz))
+        .route("/metrics", get(read::metrics))
+        .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .fallback(not_found)
         .with_state(state)
 }

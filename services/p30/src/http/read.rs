@@ -90,3 +90,17 @@ pub async fn procedure_events(
 pub async fn healthz(State(s): State<AppState>) -> Response {
     axum::Json(serde_json::json!({"status": "ok", "log_head": s.log.head()})).into_response()
 }
+
+/// `GET /metrics`: Prometheus text: request counts and latencies, append latency, the log head.
+pub async fn metrics(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    s.authorize_read(&headers, q.get("token").map(String::as_str))?;
+    metrics::gauge!("p30_log_head").set(s.log.head() as f64);
+    let text = crate::telemetry::prometheus().map(|h| h.render()).unwrap_or_default();
+    let mut response = (StatusCode::OK, text).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    Ok(response)
+}
