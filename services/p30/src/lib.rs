@@ -8,6 +8,7 @@ pub mod demo;
 pub mod export;
 pub mod http;
 pub mod inventory;
+pub mod live;
 pub mod nats_server;
 pub mod server;
 pub mod telemetry;

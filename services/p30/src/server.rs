@@ -70,9 +70,11 @@ pub async fn start(
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let (stop_streams, shutdown) = watch::channel(false);
+    let live = crate::live::Live::start(log.clone(), shutdown.clone()).await?;
     let state = AppState {
         log: log.clone(),
         tokens: Arc::new(Tokens::new(&config.data_dir)),
+        live,
         private: config.private,
         shutdown,
     };

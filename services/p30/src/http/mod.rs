@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod problem;
+mod query;
 mod read;
 mod write;
 
@@ -21,6 +22,8 @@ use problem::Problem;
 pub struct AppState {
     pub log: Log,
     pub tokens: Arc<Tokens>,
+    /// The projection and the live feed.
+    pub live: crate::live::Live,
     /// `serve --private`: reads need a token too (except `/healthz` and the catalogue).
     pub private: bool,
     /// Flips to true on shutdown, so long-lived streams (SSE) end and the server can stop.
@@ -56,7 +59,12 @@ async fn not_found() -> Problem {
 /// The API's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/v1/procedures", post(write::register))
+        .route("/v1/procedures", post(write::register).get(read::procedures))
+        .route("/v1/procedures/{code}", get(read::procedure))
+        .route("/v1/reductions", get(read::reductions))
+        .route("/v1/programmes", get(read::programmes))
+        .route("/v1/programmes/{id}", put(write::define_programme).get(read::programme))
+        .route("/v1/subscribe", get(read::subscribe))
         .route("/v1/procedures/{code}/simplifications", post(write::simplify))
         .route("/v1/procedures/{code}/amendments", post(write::amend))
         .route("/v1/procedures/{code}/estimates", post(write::revise_estimates))
@@ -65,7 +73,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/merges", post(write::merge))
         .route("/v1/retractions", post(write::retract))
         .route("/v1/tariffs/{applicant}", put(write::set_tariff))
-        .route("/v1/programmes/{id}", put(write::define_programme))
         .route("/v1/events", get(read::events))
         .route("/healthz", get(read::healthz))
         .route("/metrics", get(read::metrics))

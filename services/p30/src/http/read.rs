@@ -1,40 +1,52 @@
-//! The read endpoints that come straight from the log: the global log as NDJSON, a procedure's history,
-//! and health.
+//! The read endpoints: the log (NDJSON, histories), the read models (procedures, reductions,
+//! programmes) at any `as_of` / `known_at`, the live feed (SSE), health and metrics.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use events::StreamId;
 use events::value::ProcedureCode;
+use futures::Stream;
+use projections::QueryError;
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::problem::Problem;
+use super::query::{Params, fold};
+use crate::live::Message;
 
-/// Refuses query parameters the endpoint does not know.
-pub fn only_params(query: &HashMap<String, String>, known: &[&str]) -> Result<(), Problem> {
-    match query.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(Problem::bad_request(k, format!("unknown parameter; this endpoint takes {}", known.join(", ")))),
-        None => Ok(()),
+fn unavailable(e: impl std::fmt::Display) -> Problem {
+    Problem::unavailable(e.to_string())
+}
+
+fn query_problem(e: QueryError) -> Problem {
+    match e {
+        QueryError::AsOfBeforeBaseline { .. } => Problem::bad_request("as_of", e.to_string()),
+        QueryError::UnknownProcedure { .. } | QueryError::NotRegistered { .. } => {
+            Problem::not_found("code", e.to_string())
+        }
+        QueryError::UnknownProgramme { .. } => Problem::not_found("id", e.to_string()),
+        other => Problem::bad_request("query", other.to_string()),
     }
 }
 
-/// A whole-number query parameter within bounds.
-pub fn number_param(
-    query: &HashMap<String, String>,
-    name: &str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, Problem> {
-    match query.get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (min..=max).contains(n))
-            .ok_or_else(|| Problem::bad_request(name, format!("must be a whole number from {min} to {max}"))),
+impl AppState {
+    /// Checks access and parameters, and waits until the projection has every write acknowledged so far.
+    async fn reading(
+        &self,
+        headers: &HeaderMap,
+        q: HashMap<String, String>,
+        known: &[&str],
+    ) -> Result<Params, Problem> {
+        self.authorize_read(headers, q.get("token").map(String::as_str))?;
+        let params = Params(q).only(known)?;
+        self.live.caught_up(self.log.head()).await;
+        Ok(params)
     }
 }
 
@@ -51,14 +63,14 @@ pub async fn events(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Problem> {
     s.authorize_read(&headers, q.get("token").map(String::as_str))?;
-    only_params(&q, &["after", "limit", "token"])?;
-    let after = number_param(&q, "after", 0, 0, u64::MAX)?;
-    let limit = number_param(&q, "limit", 1000, 1, 10_000)?;
+    let q = Params(q).only(&["after", "limit"])?;
+    let after = q.number("after", 0, 0, u64::MAX)?;
+    let limit = q.number("limit", 1000, 1, 10_000)?;
     let log = s.log.clone();
     let events = tokio::task::spawn_blocking(move || log.read_after(after, limit as usize))
         .await
-        .map_err(|e| Problem::unavailable(e.to_string()))?
-        .map_err(|e| Problem::unavailable(e.to_string()))?;
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
     let mut out = Vec::with_capacity(events.len() * 512);
     for e in &events {
         serde_json::to_writer(&mut out, &e.to_json()).unwrap_or_default();
@@ -67,7 +79,11 @@ pub async fn events(
     Ok(ndjson(out))
 }
 
-/// `GET /v1/procedures/{code}/events`: a procedure's history, oldest first.
+fn path_code(code: &str) -> Result<ProcedureCode, Problem> {
+    ProcedureCode::parse(code).map_err(|_| Problem::not_found("code", format!("there is no procedure {code:?}")))
+}
+
+/// `GET /v1/procedures/{code}/events`: a procedure's history, oldest first (the whole log's view of it).
 pub async fn procedure_events(
     State(s): State<AppState>,
     Path(code): Path<String>,
@@ -75,20 +91,216 @@ pub async fn procedure_events(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Problem> {
     s.authorize_read(&headers, q.get("token").map(String::as_str))?;
-    only_params(&q, &["token"])?;
-    let code = ProcedureCode::parse(&code)
-        .map_err(|_| Problem::not_found("code", format!("there is no procedure {code:?}")))?;
-    let events = s.log.read_stream(&StreamId::procedure(&code)).map_err(|e| Problem::unavailable(e.to_string()))?;
+    Params(q).only(&[])?;
+    let code = path_code(&code)?;
+    let events = s.log.read_stream(&StreamId::procedure(&code)).map_err(unavailable)?;
     if events.is_empty() {
         return Err(Problem::not_found("code", format!("there is no procedure {code}")));
     }
     let items: Vec<_> = events.iter().map(|e| e.to_json()).collect();
-    Ok(axum::Json(serde_json::json!({ "items": items })).into_response())
+    Ok(axum::Json(json!({ "items": items })).into_response())
 }
 
-/// `GET /healthz`: up, and where the log stands.
+/// `GET /v1/procedures/{code}`: one procedure at a moment, with its `ETag` (the stream version).
+pub async fn procedure(
+    State(s): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let q = s.reading(&headers, q, &["as_of", "known_at", "baseline_on"]).await?;
+    let code = path_code(&code)?;
+    let (at, baseline_on) = (q.moment()?, q.date("baseline_on")?);
+    let view = s.live.projection.read().unwrap_or_else(|p| p.into_inner()).procedure(code.as_str(), at, baseline_on);
+    let view = view.map_err(query_problem)?;
+    let mut response = axum::Json(&view).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", view.version)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+/// `GET /v1/procedures`: filtered by agency, sector, level, status and `q`, ordered by code, paged.
+pub async fn procedures(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let known = ["agency", "sector", "level", "status", "q", "after", "limit", "as_of", "known_at"];
+    let q = s.reading(&headers, q, &known).await?;
+    let at = q.moment()?;
+    let limit = q.number("limit", 100, 1, 1000)? as usize;
+    if let Some(level) = q.get("level")
+        && !["central", "province", "district", "commune"].contains(&level)
+    {
+        return Err(Problem::bad_request("level", "must be central, province, district or commune"));
+    }
+    if let Some(status) = q.get("status")
+        && !["active", "abolished", "merged"].contains(&status)
+    {
+        return Err(Problem::bad_request("status", "must be active, abolished or merged"));
+    }
+    let needle = q.get("q").map(fold);
+    let projection = s.live.projection.read().unwrap_or_else(|p| p.into_inner());
+    let mut items: Vec<Value> = Vec::with_capacity(limit);
+    let mut more = false;
+    for listed in projection.procedures(q.get("after"), at) {
+        let p = &listed.procedure;
+        let keep = q.get("agency").is_none_or(|a| p.agency.as_str() == a)
+            && q.get("sector").is_none_or(|x| p.sector.as_str() == x)
+            && q.get("level").is_none_or(|l| p.level.as_str() == l)
+            && q.get("status").is_none_or(|st| listed.status.as_str() == st)
+            && needle.as_ref().is_none_or(|n| {
+                [p.code.as_str(), p.name.as_str(), p.sector.as_str(), p.agency.as_str()]
+                    .iter()
+                    .any(|h| fold(h).contains(n))
+            });
+        if !keep {
+            continue;
+        }
+        if items.len() == limit {
+            more = true;
+            break;
+        }
+        items.push(json!({
+            "code": p.code, "name": p.name, "agency": p.agency, "sector": p.sector, "level": p.level,
+            "status": listed.status, "merged_into": listed.merged_into, "current": p,
+        }));
+    }
+    let next_after = if more { items.last().map(|i| i["code"].clone()) } else { None };
+    Ok(axum::Json(json!({ "items": items, "next_after": next_after })).into_response())
+}
+
+/// `GET /v1/reductions?group_by=…`: the group figures at a moment, from a baseline.
+pub async fn reductions(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let q = s.reading(&headers, q, &["group_by", "as_of", "known_at", "baseline_on"]).await?;
+    let (by, at, baseline_on) = (q.group_by()?, q.moment()?, q.date("baseline_on")?);
+    let projection = s.live.projection.read().unwrap_or_else(|p| p.into_inner());
+    let r = projection.reductions(by, at, baseline_on).map_err(query_problem)?;
+    Ok(axum::Json(&r).into_response())
+}
+
+/// `GET /v1/programmes`: every programme's progress.
+pub async fn programmes(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let q = s.reading(&headers, q, &["as_of", "known_at"]).await?;
+    let at = q.moment()?;
+    let items = s.live.projection.read().unwrap_or_else(|p| p.into_inner()).programmes(at);
+    Ok(axum::Json(json!({ "items": items })).into_response())
+}
+
+/// `GET /v1/programmes/{id}`: one programme's progress.
+pub async fn programme(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let q = s.reading(&headers, q, &["as_of", "known_at"]).await?;
+    let at = q.moment()?;
+    let p = s.live.projection.read().unwrap_or_else(|p| p.into_inner()).programme(&id, at);
+    Ok(axum::Json(p.map_err(query_problem)?).into_response())
+}
+
+fn sse_event(m: &Message) -> SseEvent {
+    SseEvent::default().id(m.seq.to_string()).event(m.event_type).data(m.data.clone())
+}
+
+/// `GET /v1/subscribe`: one SSE message per log seq from `Last-Event-ID` (or `?after=`, default: now).
+pub async fn subscribe(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
+    s.authorize_read(&headers, q.get("token").map(String::as_str))?;
+    let q = Params(q).only(&["after"])?;
+    let resume = match headers.get("last-event-id") {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| Problem::bad_request("Last-Event-ID", "must be the seq of the last event received"))?,
+        ),
+        None => q.get("after").map(|_| q.number("after", 0, 0, u64::MAX)).transpose()?,
+    };
+    let cursor = resume.unwrap_or_else(|| *s.live.projected.borrow());
+    let (tx, rx) = tokio::sync::mpsc::channel::<SseEvent>(64);
+    tokio::spawn(pump(s.clone(), cursor, tx));
+    let stream = futures::StreamExt::map(tokio_stream_wrappers::ReceiverStream::new(rx), Ok);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
+}
+
+/// Sends one subscriber every event after `cursor`: from the log while it is behind, then from the feed.
+/// The channel to the client is bounded, so a slow client makes this wait, never grow.
+async fn pump(s: AppState, mut cursor: u64, tx: tokio::sync::mpsc::Sender<SseEvent>) {
+    let mut feed = s.live.feed.subscribe();
+    let mut shutdown = s.shutdown.clone();
+    // Catch up from the log, up to what the projection has reached (so `changes` include the event).
+    let projected = *s.live.projected.borrow();
+    if !catch_up(&s, &mut cursor, projected, &tx).await {
+        return;
+    }
+    loop {
+        let received = tokio::select! {
+            r = feed.recv() => r,
+            _ = shutdown.wait_for(|&v| v) => return,
+            _ = tx.closed() => return,
+        };
+        match received {
+            Ok(m) if m.seq <= cursor => {}
+            Ok(m) => {
+                if m.seq > cursor + 1 && !catch_up(&s, &mut cursor, m.seq - 1, &tx).await {
+                    return;
+                }
+                if tx.send(sse_event(&m)).await.is_err() {
+                    return;
+                }
+                cursor = m.seq;
+            }
+            // Fell behind the feed: read what was missed from the log.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                let projected = *s.live.projected.borrow();
+                if !catch_up(&s, &mut cursor, projected, &tx).await {
+                    return;
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Sends the events `cursor+1 ..= until` from the log; false when the client is gone.
+async fn catch_up(s: &AppState, cursor: &mut u64, until: u64, tx: &tokio::sync::mpsc::Sender<SseEvent>) -> bool {
+    while *cursor < until {
+        let (log, after, limit) = (s.log.clone(), *cursor, (until - *cursor).min(256) as usize);
+        let Ok(Ok(events)) = tokio::task::spawn_blocking(move || log.read_after(after, limit)).await else {
+            return false;
+        };
+        if events.is_empty() {
+            return true;
+        }
+        for e in &events {
+            let m = Arc::new(s.live.message(e));
+            if tx.send(sse_event(&m)).await.is_err() {
+                return false;
+            }
+            *cursor = e.seq;
+        }
+    }
+    true
+}
+
+/// `GET /healthz`: up, and where the log and the projection stand.
 pub async fn healthz(State(s): State<AppState>) -> Response {
-    axum::Json(serde_json::json!({"status": "ok", "log_head": s.log.head()})).into_response()
+    axum::Json(json!({"status": "ok", "log_head": s.log.head(), "projected": *s.live.projected.borrow()}))
+        .into_response()
 }
 
 /// `GET /metrics`: Prometheus text: request counts and latencies, append latency, the log head.
@@ -99,8 +311,30 @@ pub async fn metrics(
 ) -> Result<Response, Problem> {
     s.authorize_read(&headers, q.get("token").map(String::as_str))?;
     metrics::gauge!("p30_log_head").set(s.log.head() as f64);
+    metrics::gauge!("p30_projected_seq").set(*s.live.projected.borrow() as f64);
     let text = crate::telemetry::prometheus().map(|h| h.render()).unwrap_or_default();
     let mut response = (StatusCode::OK, text).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     Ok(response)
+}
+
+/// A stream over an mpsc receiver (what `tokio-stream` would give, in a few lines).
+mod tokio_stream_wrappers {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    pub struct ReceiverStream<T>(tokio::sync::mpsc::Receiver<T>);
+
+    impl<T> ReceiverStream<T> {
+        pub fn new(rx: tokio::sync::mpsc::Receiver<T>) -> Self {
+            Self(rx)
+        }
+    }
+
+    impl<T> futures::Stream for ReceiverStream<T> {
+        type Item = T;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+            self.0.poll_recv(cx)
+        }
+    }
 }
