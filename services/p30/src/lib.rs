@@ -10,5 +10,6 @@ pub mod http;
 pub mod inventory;
 pub mod live;
 pub mod nats_server;
+pub mod report;
 pub mod server;
 pub mod telemetry;

@@ -57,7 +57,7 @@ pub fn now() -> Moment {
 }
 
 /// Everything in the log, folded from scratch (the rebuild at start).
-fn rebuild(log: &Log) -> anyhow::Result<Projection> {
+pub fn rebuild(log: &Log) -> anyhow::Result<Projection> {
     let mut projection = Projection::new();
     let mut after = 0;
     loop {

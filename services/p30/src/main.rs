@@ -52,6 +52,24 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         after: u64,
     },
+    /// Prints the reductions table, folded straight from the data dir (no server may hold it).
+    Report {
+        #[arg(long, default_value = "./p30-data")]
+        data_dir: PathBuf,
+        /// Valid time, YYYY-MM-DD (default: today in Vietnam).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Transaction time, RFC 3339 or YYYY-MM-DD for the end of that day in Vietnam (default: now).
+        #[arg(long)]
+        known_at: Option<String>,
+        /// Baseline date (default: the earliest registration).
+        #[arg(long)]
+        baseline_on: Option<String>,
+        #[arg(long, value_parser = ["all", "agency", "sector", "level"], default_value = "all")]
+        group_by: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: p30::report::Format,
+    },
     /// Walks the log and its indexes; names the first bad seq and exits non-zero if any.
     Verify {
         /// The data directory (the fjall log).
@@ -167,6 +185,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let log = open_log(&data_dir)?;
             p30::export::export(&log, format, after, std::io::stdout().lock())?;
             log.close();
+            Ok(())
+        }
+        Command::Report { data_dir, as_of, known_at, baseline_on, group_by, format } => {
+            let date = |name: &str, v: Option<String>| {
+                v.map(|v| events::value::Date::parse(&v).map_err(|e| anyhow::anyhow!("--{name} {e}"))).transpose()
+            };
+            let (as_of, baseline_on) = (date("as-of", as_of)?, date("baseline-on", baseline_on)?);
+            let known_at = known_at
+                .map(|v| {
+                    let params = p30::http::query::Params([("known_at".to_owned(), v)].into());
+                    params.time("known_at").map_err(|p| anyhow::anyhow!("--known-at {}", p.errors[0].message))
+                })
+                .transpose()?
+                .flatten();
+            let group_by = match group_by.as_str() {
+                "agency" => projections::GroupBy::Agency,
+                "sector" => projections::GroupBy::Sector,
+                "level" => projections::GroupBy::Level,
+                _ => projections::GroupBy::All,
+            };
+            let log = open_log(&data_dir)?;
+            let reductions = p30::report::report(&log, as_of, known_at, baseline_on, group_by)?;
+            log.close();
+            match format {
+                p30::report::Format::Json => println!("{}", serde_json::to_string_pretty(&reductions)?),
+                p30::report::Format::Table => print!("{}", p30::report::table(&reductions)),
+            }
             Ok(())
         }
         Command::Verify { data_dir } => {

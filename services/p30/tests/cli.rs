@@ -178,3 +178,46 @@ fn import_and_export_say_so_in_one_line_when_a_server_holds_the_data_dir() {
     }
     drop(log);
 }
+
+#[test]
+fn report_prints_the_reductions_of_the_data_dir_as_a_table_or_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    {
+        let log = Log::open(dir.path(), Options::default()).unwrap();
+        runtime.block_on(async {
+            let grant = p30::access::Grant {
+                token_sha256: String::new(),
+                role: p30::access::Role::Admin,
+                agencies: vec![],
+                name: "t".into(),
+            };
+            for command in p30::demo::worked_example() {
+                let r = p30::app::Recording { command, grant: grant.clone(), idempotency: None, expected: vec![] };
+                p30::app::record(&log, r).await.unwrap();
+            }
+        });
+        log.close();
+    }
+    let out = p30()
+        .args(["report", "--as-of", "2013-12-31", "--group-by", "agency", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    let sxd = table.lines().find(|l| l.starts_with("SXD")).unwrap_or_else(|| panic!("{table}"));
+    assert!(sxd.contains("690.000.000") && sxd.contains("510.000.000") && sxd.contains("26,09 %"), "{sxd}");
+
+    let out = p30()
+        .args(["report", "--as-of", "2011-12-31", "--format", "json", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["groups"][0]["current_annual_cost_vnd"], 2_328_000_000u64);
+
+    let out = p30().args(["report", "--as-of", "31/12/2013", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--as-of"));
+}

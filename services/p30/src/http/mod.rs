@@ -2,7 +2,7 @@
 
 pub mod body;
 pub mod problem;
-mod query;
+pub mod query;
 mod read;
 mod write;
 
