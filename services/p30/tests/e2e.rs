@@ -88,7 +88,8 @@ async fn the_worked_example_through_http_matches_the_spec_table() {
     record_worked_example(&base, &admin).await;
     let get = |path: String| async move { reqwest::get(path).await.unwrap().json::<Value>().await.unwrap() };
     // (as_of, group_by, key, baseline, current, cost_reduction, baseline days, current days, time_reduction)
-    let table: [(&str, &str, &str, u64, u64, f64, f64, f64, f64); 5] = [
+    type Row = (&'static str, &'static str, &'static str, u64, u64, f64, f64, f64, f64);
+    let table: [Row; 5] = [
         ("2011-12-31", "all", "all", 2_508_000_000, 2_328_000_000, 0.071770, 5.754717, 4.849057, 0.157377),
         ("2013-12-31", "all", "all", 2_508_000_000, 1_510_000_000, 0.397927, 5.754717, 3.849057, 0.331148),
         ("2013-12-31", "agency", "SXD", 690_000_000, 510_000_000, 0.260870, 20.0, 12.0, 0.4),
