@@ -1,6 +1,7 @@
 //! `p30 bench …`: speed measured side by side with a baseline in the same run (see BENCH.md), one JSON
 //! line per figure: `{"name", "value", "unit", "baseline", "baseline_value", "ratio"}`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -239,6 +240,192 @@ pub async fn append(settings: &AppendSettings) -> anyhow::Result<Vec<Figure>> {
             unit: "events/s",
             baseline: Some("jetstream async publish".into()),
             baseline_value: Some(median(jet)),
+        },
+    ])
+}
+
+/// Procedures each write connection simplifies in turn.
+const WRITE_TARGETS: usize = 50;
+
+/// Settings of `p30 bench http`.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    pub connections: usize,
+    /// How long each measured run lasts.
+    pub seconds: f64,
+    pub rounds: usize,
+    /// Procedures in the generated province the reads are asked about.
+    pub procedures: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { connections: 64, seconds: 2.0, rounds: 3, procedures: 2_000 }
+    }
+}
+
+/// Requests per second and the 99th percentile latency of one run.
+#[derive(Clone, Copy, Debug)]
+struct Load {
+    rps: f64,
+    p99_ms: f64,
+}
+
+/// Runs `connections` loops of `request(connection, n)` for `seconds`; every answer must be `expect`.
+async fn load<F, Fut>(connections: usize, seconds: f64, expect: u16, request: F) -> anyhow::Result<Load>
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<u16>> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..connections)
+        .map(|c| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let status = request(c, n).await?;
+                    anyhow::ensure!(status == expect, "expected {expect}, got {status}");
+                    latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                    n += 1;
+                }
+                anyhow::Ok(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    let p99 = all.get(((all.len() as f64) * 0.99) as usize).or(all.last()).copied().unwrap_or(0.0);
+    Ok(Load { rps: all.len() as f64 / elapsed, p99_ms: p99 })
+}
+
+/// `p30 bench http`: writes (`POST …/simplifications`) and reads (`GET /v1/reductions?group_by=agency`)
+/// against `GET /healthz` on the same server, alternating, over `connections` concurrent connections.
+pub async fn http(settings: &HttpSettings) -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let token = crate::access::create_token(dir.path(), crate::access::Role::Admin, vec![], Some("bench".into()))?;
+    let config = crate::server::Config {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".into(),
+        private: false,
+        demo: false,
+    };
+    let running = crate::server::start(config, std::future::pending()).await?;
+    let base = format!("http://{}", running.addr);
+    // A province to read about, and one procedure per connection to simplify again and again.
+    let grant = crate::access::Grant {
+        token_sha256: String::new(),
+        role: crate::access::Role::Admin,
+        agencies: Vec::new(),
+        name: "bench".into(),
+    };
+    let mut commands = crate::demo::worked_example();
+    commands.extend(crate::demo::sample_province(7, settings.procedures));
+    for c in 0..settings.connections * WRITE_TARGETS {
+        let mut p = sample_procedure(c as u64);
+        p.code = events::value::ProcedureCode::parse(&format!("bench.{c}")).map_err(anyhow::Error::msg)?;
+        p.processing_days = events::value::WorkingDays::parse("3650").map_err(anyhow::Error::msg)?;
+        commands.push(events::decide::Command {
+            change: Change::ProcedureRegistered(p),
+            effective_on: Date::parse("2011-01-01").expect("date"),
+            legal_basis: LongText::default(),
+            note: LongText::default(),
+        });
+    }
+    for command in commands {
+        let recording =
+            crate::app::Recording { command, grant: grant.clone(), idempotency: None, expected: Vec::new() };
+        crate::app::record(&running.log, recording).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let client = reqwest::Client::builder().pool_max_idle_per_host(settings.connections).build()?;
+    let health = {
+        let (client, base) = (client.clone(), base.clone());
+        move |_c: usize, _n: u64| {
+            let (client, base) = (client.clone(), base.clone());
+            async move { Ok(client.get(format!("{base}/healthz")).send().await?.status().as_u16()) }
+        }
+    };
+    let writes = {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        // Each write lowers its connection's procedure by another hundredth of a day, across rounds too.
+        let done: Arc<Vec<std::sync::atomic::AtomicU64>> =
+            Arc::new((0..settings.connections).map(|_| std::sync::atomic::AtomicU64::new(0)).collect());
+        move |c: usize, _n: u64| {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            // Round robin over the connection's procedures, so each stream grows slowly, as in real use.
+            let n = done[c].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (target, step) = (c * WRITE_TARGETS + (n as usize % WRITE_TARGETS), n / WRITE_TARGETS as u64 + 1);
+            async move {
+                let days = 365_000u64.saturating_sub(step);
+                let body =
+                    serde_json::json!({"set": {"processing_days": days as f64 / 100.0}, "effective_on": "2012-01-01"});
+                let url = format!("{base}/v1/procedures/bench.{target}/simplifications");
+                Ok(client.post(url).bearer_auth(&token).json(&body).send().await?.status().as_u16())
+            }
+        }
+    };
+    let reads = {
+        let (client, base) = (client.clone(), base.clone());
+        move |_c: usize, _n: u64| {
+            let (client, base) = (client.clone(), base.clone());
+            async move { Ok(client.get(format!("{base}/v1/reductions?group_by=agency")).send().await?.status().as_u16()) }
+        }
+    };
+    let (n, secs) = (settings.connections, settings.seconds);
+    let (mut h_w, mut w, mut h_r, mut r) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..settings.rounds {
+        h_w.push(load(n, secs, 200, health.clone()).await?);
+        w.push(load(n, secs, 201, writes.clone()).await?);
+        h_r.push(load(n, secs, 200, health.clone()).await?);
+        r.push(load(n, secs, 200, reads.clone()).await?);
+        eprintln!(
+            "round {}: healthz {:.0} rps, writes {:.0} rps (p99 {:.2} ms), reads {:.0} rps (p99 {:.2} ms)",
+            round + 1,
+            h_w[round].rps,
+            w[round].rps,
+            w[round].p99_ms,
+            r[round].rps,
+            r[round].p99_ms
+        );
+    }
+    running.stop().await?;
+    let rps = |v: &[Load]| median(v.iter().map(|l| l.rps).collect());
+    let p99 = |v: &[Load]| median(v.iter().map(|l| l.p99_ms).collect());
+    Ok(vec![
+        Figure {
+            name: format!("POST simplifications, {n} connections"),
+            value: rps(&w),
+            unit: "requests/s",
+            baseline: Some("GET /healthz".into()),
+            baseline_value: Some(rps(&h_w)),
+        },
+        Figure {
+            name: format!("POST simplifications p99, {n} connections"),
+            value: p99(&w),
+            unit: "ms",
+            baseline: Some("GET /healthz p99".into()),
+            baseline_value: Some(p99(&h_w)),
+        },
+        Figure {
+            name: format!("GET /v1/reductions?group_by=agency, {n} connections"),
+            value: rps(&r),
+            unit: "requests/s",
+            baseline: Some("GET /healthz".into()),
+            baseline_value: Some(rps(&h_r)),
+        },
+        Figure {
+            name: format!("GET /v1/reductions?group_by=agency p99, {n} connections"),
+            value: p99(&r),
+            unit: "ms",
+            baseline: Some("GET /healthz p99".into()),
+            baseline_value: Some(p99(&h_r)),
         },
     ])
 }

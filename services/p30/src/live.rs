@@ -42,6 +42,43 @@ pub struct Live {
     pub projected: watch::Receiver<u64>,
     pub feed: broadcast::Sender<Arc<Message>>,
     rows: Arc<RwLock<GroupRows>>,
+    /// Reductions asked about since the last event, for questions known at or after it (their answers
+    /// cannot change until the next event).
+    reductions: Arc<std::sync::Mutex<ReductionsCache>>,
+    /// `recorded_at` (µs) of the last event in the projection.
+    last_recorded: Arc<std::sync::atomic::AtomicI64>,
+}
+
+type ReductionsCache = std::collections::HashMap<(&'static str, Date, Option<Date>), Arc<CachedReductions>>;
+
+/// A reductions answer, with its unchanging parts already serialised.
+#[derive(Debug)]
+pub struct CachedReductions {
+    pub reductions: projections::Reductions,
+    tariffs_json: String,
+    groups_json: String,
+}
+
+impl CachedReductions {
+    fn new(reductions: projections::Reductions) -> Self {
+        let tariffs_json = serde_json::to_string(&reductions.tariffs).unwrap_or_else(|_| "null".into());
+        let groups_json = serde_json::to_string(&reductions.groups).unwrap_or_else(|_| "[]".into());
+        Self { reductions, tariffs_json, groups_json }
+    }
+
+    /// The JSON answer as known at `known_at`, in SPEC's field order.
+    pub fn json(&self, known_at: Timestamp) -> String {
+        let r = &self.reductions;
+        format!(
+            r#"{{"as_of":"{}","known_at":"{}","baseline_on":"{}","group_by":"{}","tariffs":{},"groups":{}}}"#,
+            r.as_of,
+            known_at,
+            r.baseline_on,
+            r.group_by.as_str(),
+            self.tariffs_json,
+            self.groups_json
+        )
+    }
 }
 
 impl std::fmt::Debug for Live {
@@ -99,6 +136,10 @@ impl Live {
             tokio::task::spawn_blocking(move || rebuild(&log)).await??
         };
         let head = rebuilt.last_seq();
+        let last_recorded = match head {
+            0 => i64::MIN,
+            seq => log.read_after(seq - 1, 1)?.first().map_or(i64::MIN, |e| e.recorded_at.micros()),
+        };
         let (projected_tx, projected) = watch::channel(head);
         let (feed, _) = broadcast::channel(1024);
         let live = Self {
@@ -106,6 +147,8 @@ impl Live {
             projected,
             feed,
             rows: Arc::new(RwLock::new(GroupRows::default())),
+            reductions: Arc::default(),
+            last_recorded: Arc::new(std::sync::atomic::AtomicI64::new(last_recorded)),
         };
         live.refresh_rows();
         let follower = live.clone();
@@ -131,9 +174,16 @@ impl Live {
                         }
                     }
                 }
-                follower.refresh_rows();
-                for e in &events {
-                    let _ = follower.feed.send(Arc::new(follower.message(e)));
+                if let Some(e) = events.last() {
+                    follower.last_recorded.store(e.recorded_at.micros(), std::sync::atomic::Ordering::SeqCst);
+                }
+                follower.reductions.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                // Messages are prepared only while someone listens (SSE clients, the NATS publisher).
+                if follower.feed.receiver_count() > 0 {
+                    follower.refresh_rows();
+                    for e in &events {
+                        let _ = follower.feed.send(Arc::new(follower.message(e)));
+                    }
                 }
                 done = last;
                 let _ = projected_tx.send(done);
@@ -148,19 +198,42 @@ impl Live {
         let _ = projected.wait_for(|&p| p >= seq).await;
     }
 
+    /// The reductions at `at`, from the cache when `at.known_at` is at or after the last recorded event.
+    pub fn reductions(
+        &self,
+        by: GroupBy,
+        at: Moment,
+        baseline_on: Option<Date>,
+    ) -> Result<Arc<CachedReductions>, projections::QueryError> {
+        let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
+        let last = self.last_recorded.load(std::sync::atomic::Ordering::SeqCst);
+        let settled = at.known_at.micros() >= last;
+        let key = (by.as_str(), at.as_of, baseline_on);
+        if settled && let Some(hit) = self.reductions.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(hit.clone());
+        }
+        let answer = Arc::new(CachedReductions::new(projection.reductions(by, at, baseline_on)?));
+        if settled {
+            self.reductions.lock().unwrap_or_else(|p| p.into_inner()).insert(key, answer.clone());
+        }
+        Ok(answer)
+    }
+
     /// Recomputes the rows that need a pass over every procedure.
     fn refresh_rows(&self) {
         let at = now();
         let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
         let mut rows = GroupRows::default();
+        drop(projection);
         for by in [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level] {
-            if let Ok(r) = projection.reductions(by, at, None) {
-                for g in r.groups {
-                    let value = serde_json::to_value(&g).unwrap_or(Value::Null);
+            if let Ok(r) = self.reductions(by, at, None) {
+                for g in &r.reductions.groups {
+                    let value = serde_json::to_value(g).unwrap_or(Value::Null);
                     rows.groups.push((by, g.key.clone(), value));
                 }
             }
         }
+        let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
         for p in projection.programmes(at) {
             rows.programmes.push((p.id.as_str().to_owned(), serde_json::to_value(&p).unwrap_or(Value::Null)));
         }

@@ -102,6 +102,19 @@ enum Token {
 
 #[derive(Subcommand, Debug)]
 enum Bench {
+    /// HTTP writes and reads against GET /healthz on the same server (rps and p99).
+    Http {
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds per measured run.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Procedures in the generated province that reads are about.
+        #[arg(long, default_value_t = 2000)]
+        procedures: u64,
+    },
     /// Durable append rate of concurrent writers (group commit) against one fsync per event and JetStream.
     Append {
         #[arg(long, default_value_t = 64)]
@@ -220,6 +233,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let report = eventstore::verify(&data_dir)?;
             println!("ok: {} events in {} streams, all intact", report.events, report.streams);
+            Ok(())
+        }
+        Command::Bench { what: Bench::Http { connections, seconds, rounds, procedures } } => {
+            let settings = p30::bench::HttpSettings { connections, seconds, rounds, procedures };
+            let runtime = tokio::runtime::Runtime::new()?;
+            for figure in runtime.block_on(p30::bench::http(&settings))? {
+                println!("{}", figure.json_line());
+            }
             Ok(())
         }
         Command::Bench { what: Bench::Append { writers, per_writer, per_writer_fsync_each, rounds } } => {

@@ -179,9 +179,10 @@ pub async fn reductions(
 ) -> Result<Response, Problem> {
     let q = s.reading(&headers, q, &["group_by", "as_of", "known_at", "baseline_on"]).await?;
     let (by, at, baseline_on) = (q.group_by()?, q.moment()?, q.date("baseline_on")?);
-    let projection = s.live.projection.read().unwrap_or_else(|p| p.into_inner());
-    let r = projection.reductions(by, at, baseline_on).map_err(query_problem)?;
-    Ok(axum::Json(&r).into_response())
+    let r = s.live.reductions(by, at, baseline_on).map_err(query_problem)?;
+    let mut response = (StatusCode::OK, r.json(at.known_at)).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
 }
 
 /// `GET /v1/programmes`: every programme's progress.
