@@ -29,6 +29,8 @@ pub struct Message {
 /// Rows that need a pass over every procedure: computed once per batch of events, then reused.
 #[derive(Debug, Default)]
 struct GroupRows {
+    /// The projection's last seq when these rows were computed.
+    seq: u64,
     /// `(group_by, key) → group` as of the last batch.
     groups: Vec<(GroupBy, String, Value)>,
     programmes: Vec<(String, Value)>,
@@ -180,7 +182,6 @@ impl Live {
                 follower.reductions.lock().unwrap_or_else(|p| p.into_inner()).clear();
                 // Messages are prepared only while someone listens (SSE clients, the NATS publisher).
                 if follower.feed.receiver_count() > 0 {
-                    follower.refresh_rows();
                     for e in &events {
                         let _ = follower.feed.send(Arc::new(follower.message(e)));
                     }
@@ -223,7 +224,7 @@ impl Live {
     fn refresh_rows(&self) {
         let at = now();
         let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
-        let mut rows = GroupRows::default();
+        let mut rows = GroupRows { seq: projection.last_seq(), ..GroupRows::default() };
         drop(projection);
         for by in [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level] {
             if let Ok(r) = self.reductions(by, at, None) {
@@ -242,6 +243,13 @@ impl Live {
 
     /// The message of one event: the event and the rows it changed, as of today.
     pub fn message(&self, event: &Event) -> Message {
+        let stale = {
+            let last = self.projection.read().unwrap_or_else(|p| p.into_inner()).last_seq();
+            self.rows.read().unwrap_or_else(|p| p.into_inner()).seq < last
+        };
+        if stale {
+            self.refresh_rows();
+        }
         let at = now();
         let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
         let rows = self.rows.read().unwrap_or_else(|p| p.into_inner());
