@@ -221,3 +221,50 @@ fn report_prints_the_reductions_of_the_data_dir_as_a_table_or_json() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--as-of"));
 }
+
+#[test]
+fn token_create_prints_the_token_last_and_a_running_server_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = p30::server::Config {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".into(),
+        private: true,
+        demo: false,
+    };
+    let running = runtime.block_on(p30::server::start(config, std::future::pending())).unwrap();
+    let out = p30()
+        .args([
+            "token",
+            "create",
+            "--role",
+            "recorder",
+            "--agency",
+            "SXD",
+            "--agency",
+            "STP",
+            "--name",
+            "Chị Lan",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let token = stdout.trim().lines().last().unwrap().to_owned();
+    assert!(token.starts_with("p30_"), "{stdout}");
+    let status = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!("http://{}/v1/reductions", running.addr))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    let bad = p30().args(["token", "create", "--role", "recorder", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(!bad.status.success(), "a recorder without an agency is refused");
+    runtime.block_on(running.stop()).unwrap();
+}

@@ -446,3 +446,38 @@ async fn unknown_paths_are_a_404_problem_document() {
     assert_eq!(body["status"], 404);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_private_server_needs_a_token_for_reads_but_not_for_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let analyst = create_token(dir.path(), Role::Analyst, vec![], Some("analyst".into())).unwrap();
+    let config = p30::server::Config {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".into(),
+        private: true,
+        demo: true,
+    };
+    let running = p30::server::start(config, std::future::pending()).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let client = reqwest::Client::new();
+    assert_eq!(client.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+    let anonymous = client.get(format!("{base}/v1/reductions")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["content-type"], "application/problem+json");
+    let with_header = client.get(format!("{base}/v1/reductions")).bearer_auth(&analyst).send().await.unwrap();
+    assert_eq!(with_header.status(), 200);
+    // Browsers' EventSource cannot send a header: SSE takes ?token=.
+    let sse = client.get(format!("{base}/v1/subscribe?token={analyst}")).send().await.unwrap();
+    assert_eq!(sse.status(), 200);
+    drop(sse);
+    // An analyst reads but never writes.
+    let write = client
+        .post(format!("{base}/v1/procedures/1.000001/abolition"))
+        .bearer_auth(&analyst)
+        .json(&json!({"reason": "x", "effective_on": "2014-01-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 403);
+    running.stop().await.unwrap();
+}

@@ -1,6 +1,7 @@
 //! The HTTP API (v1): routes, shared state, authentication and the server's lifecycle.
 
 pub mod body;
+pub mod openapi;
 pub mod problem;
 pub mod query;
 mod read;

@@ -128,7 +128,7 @@ fn timestamp(description: &str) -> Value {
     json!({"type": "string", "format": "date-time", "description": description})
 }
 
-fn uuid(description: &str) -> Value {
+fn uuid_string(description: &str) -> Value {
     json!({"type": "string", "format": "uuid", "description": description})
 }
 
@@ -192,10 +192,8 @@ fn procedure_schema(exact: bool) -> Value {
 
 /// A `set`: any non-empty subset of the attributes but `code`, or only the `allowed` ones.
 fn changes_schema(exact: bool, allowed: Option<&[&str]>, description: &str) -> Value {
-    let properties: Vec<_> = attributes(exact)
-        .into_iter()
-        .filter(|(k, _)| *k != "code" && allowed.is_none_or(|a| a.contains(k)))
-        .collect();
+    let properties: Vec<_> =
+        attributes(exact).into_iter().filter(|(k, _)| *k != "code" && allowed.is_none_or(|a| a.contains(k))).collect();
     let mut s = object(description, properties, &[], true);
     s["minProperties"] = json!(1);
     s
@@ -235,7 +233,12 @@ fn envelope(effective_on: bool, legal_basis: bool) -> Vec<(&'static str, Value)>
     out
 }
 
-fn body(description: &str, mut properties: Vec<(&'static str, Value)>, required: &[&str], envelope: Vec<(&'static str, Value)>) -> Value {
+fn body(
+    description: &str,
+    mut properties: Vec<(&'static str, Value)>,
+    required: &[&str],
+    envelope: Vec<(&'static str, Value)>,
+) -> Value {
     let mut required: Vec<&str> = required.to_vec();
     if envelope.iter().any(|(k, _)| *k == "effective_on") {
         required.push("effective_on");
@@ -247,7 +250,12 @@ fn body(description: &str, mut properties: Vec<(&'static str, Value)>, required:
 fn registration_schema() -> Value {
     let attributes = attributes(true);
     let required: Vec<&str> = attributes.iter().map(|(k, _)| *k).collect();
-    body("A procedure to register, with `effective_on`; its `legal_basis` is the procedure's.", attributes, &required, envelope(true, false))
+    body(
+        "A procedure to register, with `effective_on`; its `legal_basis` is the procedure's.",
+        attributes,
+        &required,
+        envelope(true, false),
+    )
 }
 
 fn estimate_revision_schema() -> Value {
@@ -317,7 +325,10 @@ fn problem_schema() -> Value {
     object(
         "A problem document (RFC 9457).",
         vec![
-            ("type", json!({"type": "string", "format": "uri", "description": "`https://p30.example/problems/{slug}`."})),
+            (
+                "type",
+                json!({"type": "string", "format": "uri", "description": "`https://p30.example/problems/{slug}`."}),
+            ),
             ("title", json!({"type": "string"})),
             ("status", json!({"type": "integer", "minimum": 400, "maximum": 599})),
             ("detail", json!({"type": "string"})),
@@ -331,7 +342,8 @@ fn problem_schema() -> Value {
 }
 
 fn written_events_schema() -> Value {
-    let mut events = array(schema_ref("WrittenEvent"), "The events written (a merge writes one to each stream it touches).");
+    let mut events =
+        array(schema_ref("WrittenEvent"), "The events written (a merge writes one to each stream it touches).");
     events["minItems"] = json!(1);
     object("What a write answers.", vec![("events", events)], &["events"], false)
 }
@@ -349,12 +361,15 @@ fn event_type_schema() -> Value {
 fn event_properties() -> Vec<(&'static str, Value)> {
     let payloads: Vec<Value> = EVENT_TYPES.iter().map(|t| schema_ref(&format!("{t}Payload"))).collect();
     vec![
-        ("event_id", uuid("UUID v7.")),
+        ("event_id", uuid_string("UUID v7.")),
         ("seq", integer(1, u64::MAX, "Global position in the log, gap-free from 1.")),
         ("stream", stream_schema()),
         ("version", integer(1, u64::MAX, "Position within its stream, from 1.")),
         ("type", event_type_schema()),
-        ("schema_version", json!({"type": "integer", "enum": [SCHEMA_VERSION], "description": "Older versions are upcast on read."})),
+        (
+            "schema_version",
+            json!({"type": "integer", "enum": [SCHEMA_VERSION], "description": "Older versions are upcast on read."}),
+        ),
         ("recorded_at", timestamp("When the server recorded it (transaction time, UTC, microseconds).")),
         ("effective_on", date("When it takes legal effect (valid time).")),
         ("actor", json!({"type": "string", "description": "The name of the token that recorded it."})),
@@ -378,20 +393,33 @@ fn payload_schemas() -> Vec<(String, Value)> {
             "ProcedureSimplified",
             object(
                 "A simplification.",
-                vec![("code", code()), ("set", schema_ref("RecordedChanges")), ("measures", array(text(1, 200, "A measure."), "Free tags."))],
+                vec![
+                    ("code", code()),
+                    ("set", schema_ref("RecordedChanges")),
+                    ("measures", array(text(1, 200, "A measure."), "Free tags.")),
+                ],
                 &["code", "set", "measures"],
                 false,
             ),
         ),
         (
             "ProcedureAmended",
-            object("An amendment.", vec![("code", code()), ("set", schema_ref("RecordedChanges"))], &["code", "set"], false),
+            object(
+                "An amendment.",
+                vec![("code", code()), ("set", schema_ref("RecordedChanges"))],
+                &["code", "set"],
+                false,
+            ),
         ),
         (
             "EstimateRevised",
             object(
                 "A re-measurement; a side that was not given is left out.",
-                vec![("code", code()), ("baseline", schema_ref("RecordedEstimates")), ("current", schema_ref("RecordedEstimates"))],
+                vec![
+                    ("code", code()),
+                    ("baseline", schema_ref("RecordedEstimates")),
+                    ("current", schema_ref("RecordedEstimates")),
+                ],
                 &["code"],
                 false,
             ),
@@ -405,10 +433,18 @@ fn payload_schemas() -> Vec<(String, Value)> {
                 false,
             ),
         ),
-        ("ProcedureAbolished", object("An abolition.", vec![("code", code()), ("reason", reason())], &["code", "reason"], false)),
+        (
+            "ProcedureAbolished",
+            object("An abolition.", vec![("code", code()), ("reason", reason())], &["code", "reason"], false),
+        ),
         (
             "EntryRetracted",
-            object("A retraction.", vec![("event_id", uuid("The retracted event.")), ("reason", reason())], &["event_id", "reason"], false),
+            object(
+                "A retraction.",
+                vec![("event_id", uuid_string("The retracted event.")), ("reason", reason())],
+                &["event_id", "reason"],
+                false,
+            ),
         ),
         (
             "TariffSet",
@@ -513,7 +549,8 @@ fn tariffs_schema() -> Value {
 }
 
 fn group_properties() -> Vec<(&'static str, Value)> {
-    let money = |what: &str| nullable(natural(&format!("{what}, in đồng rounded half-up; null where a tariff is missing.")));
+    let money =
+        |what: &str| nullable(natural(&format!("{what}, in đồng rounded half-up; null where a tariff is missing.")));
     let days = |what: &str| nullable(json!({"type": "number", "minimum": 0, "description": what}));
     vec![
         ("key", json!({"type": "string", "description": "The agency, sector or level; `all`; a programme's scope."})),
@@ -590,23 +627,42 @@ fn schemas() -> Map<String, Value> {
         "Simplification",
         body(
             "A `ProcedureSimplified`.",
-            vec![("set", schema_ref("SimplificationChanges")), ("measures", array(text(1, 200, "A measure."), "Free tags, e.g. `liên thông`."))],
+            vec![
+                ("set", schema_ref("SimplificationChanges")),
+                ("measures", array(text(1, 200, "A measure."), "Free tags, e.g. `liên thông`.")),
+            ],
             &["set"],
             envelope(true, true),
         ),
     );
-    put("Amendment", body("A `ProcedureAmended`: burden may rise.", vec![("set", schema_ref("Changes"))], &["set"], envelope(true, true)));
+    put(
+        "Amendment",
+        body(
+            "A `ProcedureAmended`: burden may rise.",
+            vec![("set", schema_ref("Changes"))],
+            &["set"],
+            envelope(true, true),
+        ),
+    );
     put("EstimateRevision", estimate_revision_schema());
     put(
         "Abolition",
-        body("A `ProcedureAbolished`.", vec![("reason", text(0, 2000, "Why it is abolished."))], &["reason"], envelope(true, true)),
+        body(
+            "A `ProcedureAbolished`.",
+            vec![("reason", text(0, 2000, "Why it is abolished."))],
+            &["reason"],
+            envelope(true, true),
+        ),
     );
     put("Merger", merger_schema());
     put(
         "Retraction",
         body(
             "An `EntryRetracted`: undoes a recorded event. It takes effect when recorded: no `effective_on`.",
-            vec![("event_id", uuid("The event to retract.")), ("reason", text(0, 2000, "Why it was a mistake."))],
+            vec![
+                ("event_id", uuid_string("The event to retract.")),
+                ("reason", text(0, 2000, "Why it was a mistake.")),
+            ],
             &["event_id", "reason"],
             envelope(false, true),
         ),
@@ -628,7 +684,10 @@ fn schemas() -> Map<String, Value> {
         object(
             "One field and the rule it broke.",
             vec![
-                ("field", json!({"type": "string", "description": "A JSON Pointer into the body (`/set/fee_vnd`) or a parameter's or header's name."})),
+                (
+                    "field",
+                    json!({"type": "string", "description": "A JSON Pointer into the body (`/set/fee_vnd`) or a parameter's or header's name."}),
+                ),
                 ("message", json!({"type": "string"})),
             ],
             &["field", "message"],
@@ -640,7 +699,7 @@ fn schemas() -> Map<String, Value> {
         object(
             "A recorded event named by a refusal.",
             vec![
-                ("event_id", uuid("The event.")),
+                ("event_id", uuid_string("The event.")),
                 ("seq", natural("Its seq.")),
                 ("type", event_type_schema()),
                 ("effective_on", date("Its valid time.")),
@@ -655,7 +714,7 @@ fn schemas() -> Map<String, Value> {
         object(
             "An event a write recorded.",
             vec![
-                ("event_id", uuid("UUID v7.")),
+                ("event_id", uuid_string("UUID v7.")),
                 ("seq", integer(1, u64::MAX, "Global position.")),
                 ("stream", stream_schema()),
                 ("version", integer(1, u64::MAX, "Position in its stream.")),
@@ -667,7 +726,15 @@ fn schemas() -> Map<String, Value> {
     );
     put("WrittenEvents", written_events_schema());
     put("Event", object("A recorded event: its envelope and `payload`.", event_properties(), &event_required(), false));
-    put("EventList", object("A procedure's history, oldest first.", vec![("items", array(schema_ref("Event"), "Events."))], &["items"], false));
+    put(
+        "EventList",
+        object(
+            "A procedure's history, oldest first.",
+            vec![("items", array(schema_ref("Event"), "Events."))],
+            &["items"],
+            false,
+        ),
+    );
     for (name, schema) in payload_schemas() {
         put(&name, schema);
     }
@@ -690,7 +757,6 @@ fn schemas() -> Map<String, Value> {
             false,
         ),
     );
-    put("Burden", burden_schema());
     put("ProcedureView", procedure_view_schema());
     put(
         "ProcedureListItem",
@@ -722,7 +788,6 @@ fn schemas() -> Map<String, Value> {
             false,
         ),
     );
-    put("TariffInForce", tariff_in_force_schema());
     put("Tariffs", tariffs_schema());
     put("Group", group_schema());
     put(
@@ -744,7 +809,12 @@ fn schemas() -> Map<String, Value> {
     put("ProgrammeProgress", programme_progress_schema());
     put(
         "ProgrammeList",
-        object("Every programme, ordered by id.", vec![("items", array(schema_ref("ProgrammeProgress"), "Programmes."))], &["items"], false),
+        object(
+            "Every programme, ordered by id.",
+            vec![("items", array(schema_ref("ProgrammeProgress"), "Programmes."))],
+            &["items"],
+            false,
+        ),
     );
     put(
         "ProjectionChange",
@@ -754,7 +824,14 @@ fn schemas() -> Map<String, Value> {
                 (
                     "name",
                     strings(
-                        &["procedure", "reductions-all", "reductions-agency", "reductions-sector", "reductions-level", "programme"],
+                        &[
+                            "procedure",
+                            "reductions-all",
+                            "reductions-agency",
+                            "reductions-sector",
+                            "reductions-level",
+                            "programme",
+                        ],
                         "The read model.",
                     ),
                 ),
@@ -832,7 +909,14 @@ fn parameters() -> Map<String, Value> {
                 "A bearer token, for clients that cannot send headers (EventSource) when the server is private.",
             ),
         ),
-        ("GroupBy", query("group_by", json!({"type": "string", "enum": GROUP_BYS, "default": "all"}), "How to group the roots (by their baseline attributes).")),
+        (
+            "GroupBy",
+            query(
+                "group_by",
+                json!({"type": "string", "enum": GROUP_BYS, "default": "all"}),
+                "How to group the roots (by their baseline attributes).",
+            ),
+        ),
         ("Agency", query("agency", json!({"type": "string"}), "Only procedures of this agency (exact).")),
         ("Sector", query("sector", json!({"type": "string"}), "Only procedures of this sector (exact).")),
         ("Level", query("level", json!({"type": "string", "enum": LEVELS}), "Only procedures of this level.")),
@@ -845,10 +929,30 @@ fn parameters() -> Map<String, Value> {
                 "Matches code, name, sector or agency, ignoring case and Vietnamese diacritics (`đ` read as `d`).",
             ),
         ),
-        ("ListAfter", query("after", json!({"type": "string"}), "Start after this code (the previous page's `next_after`).")),
-        ("ListLimit", query("limit", json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}), "Page size.")),
-        ("EventsAfter", query("after", json!({"type": "integer", "minimum": 0, "maximum": u64_max, "default": 0}), "Start after this seq.")),
-        ("EventsLimit", query("limit", json!({"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1000}), "How many events at most.")),
+        (
+            "ListAfter",
+            query("after", json!({"type": "string"}), "Start after this code (the previous page's `next_after`)."),
+        ),
+        (
+            "ListLimit",
+            query("limit", json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}), "Page size."),
+        ),
+        (
+            "EventsAfter",
+            query(
+                "after",
+                json!({"type": "integer", "minimum": 0, "maximum": u64_max, "default": 0}),
+                "Start after this seq.",
+            ),
+        ),
+        (
+            "EventsLimit",
+            query(
+                "limit",
+                json!({"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1000}),
+                "How many events at most.",
+            ),
+        ),
         (
             "SubscribeAfter",
             query(
@@ -861,7 +965,12 @@ fn parameters() -> Map<String, Value> {
         ("ProgrammeId", path("id", code(""), "p30-2011", "A programme id.")),
         (
             "TariffApplicant",
-            path("applicant", json!({"type": "string", "enum": ["citizen", "business"]}), "citizen", "Whose time the tariff values."),
+            path(
+                "applicant",
+                json!({"type": "string", "enum": ["citizen", "business"]}),
+                "citizen",
+                "Whose time the tariff values.",
+            ),
         ),
         (
             "IdempotencyKey",
@@ -1049,7 +1158,7 @@ fn paths() -> Value {
                 "summary": "One procedure",
                 "description": "Its current and baseline attributes, before/after burden, reductions and lineage.",
                 "security": read_security(),
-                "parameters": [param_ref("Code")].into_iter().chain(moment_params()).collect::<Vec<_>>(),
+                "parameters": ([param_ref("Code")].into_iter().chain(moment_params()).collect::<Vec<_>>()),
                 "responses": responses(
                     vec![("200", {
                         let mut ok = json_answer("The procedure.", schema_ref("ProcedureView"));
@@ -1197,7 +1306,11 @@ fn paths() -> Value {
                 "The global log",
                 "The log in seq order as NDJSON: one `Event` (see components) a line. Resume with `after`.",
                 vec![param_ref("EventsAfter"), param_ref("EventsLimit"), param_ref("Token")],
-                text_answer("Events, one JSON `Event` a line.", "application/x-ndjson"),
+                {
+                    let mut ok = text_answer("Events, one JSON `Event` a line.", "application/x-ndjson");
+                    ok["content"]["application/x-ndjson"]["x-line-schema"] = schema_ref("Event");
+                    ok
+                },
                 &[400, 401, 503],
             ),
         },
@@ -1212,7 +1325,11 @@ fn paths() -> Value {
                 "security": read_security(),
                 "parameters": [param_ref("LastEventId"), param_ref("SubscribeAfter"), param_ref("Token")],
                 "responses": responses(
-                    vec![("200", text_answer("A stream of server-sent events.", "text/event-stream"))],
+                    vec![("200", {
+                        let mut ok = text_answer("A stream of server-sent events.", "text/event-stream");
+                        ok["content"]["text/event-stream"]["x-data-schema"] = schema_ref("LiveMessage");
+                        ok
+                    })],
                     &[400, 401],
                 ),
             },
@@ -1454,7 +1571,6 @@ mod tests {
         if value.is_null() && schema["nullable"] == true {
             return;
         }
-        let mut fail = |why: String| errors.push(format!("{at}: {why} (value {value})"));
         if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
             all.iter().for_each(|s| check(doc, s, value, at, errors));
         }
@@ -1513,7 +1629,9 @@ mod tests {
             {
                 fail_here.push(format!("is above {max}"));
             }
-            if schema.get("multipleOf") == Some(&json!(0.01)) && ((x * 100.0).round() / 100.0).to_string() != x.to_string() {
+            if schema.get("multipleOf") == Some(&json!(0.01))
+                && ((x * 100.0).round() / 100.0).to_string() != x.to_string()
+            {
                 fail_here.push("has more than two decimals".into());
             }
         }
@@ -1542,14 +1660,15 @@ mod tests {
             if schema.get("minItems").and_then(Value::as_u64).is_some_and(|m| (a.len() as u64) < m) {
                 fail_here.push("has too few items".into());
             }
-            if schema["uniqueItems"] == true && a.iter().collect::<BTreeSet<_>>().len() != a.len() {
+            if schema["uniqueItems"] == true && a.iter().map(Value::to_string).collect::<BTreeSet<_>>().len() != a.len()
+            {
                 fail_here.push("has duplicate items".into());
             }
             if let Some(items) = schema.get("items") {
                 a.iter().enumerate().for_each(|(i, v)| check(doc, items, v, &format!("{at}/{i}"), errors));
             }
         }
-        fail_here.into_iter().for_each(&mut fail);
+        errors.extend(fail_here.into_iter().map(|why| format!("{at}: {why} (value {value})")));
     }
 
     fn conforms(doc: &Value, schema: &Value, value: &Value) -> Result<(), Vec<String>> {
@@ -1614,13 +1733,22 @@ mod tests {
                 let Some(name) = handler.strip_prefix("write::") else { continue };
                 writes += 1;
                 let body = handler_body(source, name);
-                let args = &body[body.find("body::envelope(&mut body, ").expect("an envelope") + 25..];
+                let lead = "body::envelope(&mut body, ";
+                let args = &body[body.find(lead).expect("an envelope") + lead.len()..];
                 let needs_date = args.starts_with("true");
                 let op = &doc["paths"][&path][&method];
                 let schema = resolve(&doc, &op["requestBody"]["content"]["application/json"]["schema"]);
                 let required = schema["required"].as_array().unwrap();
-                assert_eq!(required.contains(&json!("effective_on")), needs_date, "{method} {path}: effective_on required");
-                assert_eq!(schema["properties"].get("effective_on").is_some(), needs_date, "{method} {path}: effective_on");
+                assert_eq!(
+                    required.contains(&json!("effective_on")),
+                    needs_date,
+                    "{method} {path}: effective_on required"
+                );
+                assert_eq!(
+                    schema["properties"].get("effective_on").is_some(),
+                    needs_date,
+                    "{method} {path}: effective_on"
+                );
                 assert_eq!(schema["additionalProperties"], false, "{method} {path}: unknown fields are refused");
                 assert_eq!(op["security"], json!([{"bearerAuth": []}]), "{method} {path} needs a bearer token");
                 let statuses: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
@@ -1642,7 +1770,10 @@ mod tests {
         let doc = document();
         let mut ids = BTreeSet::new();
         for (path, method, op) in operations(&doc) {
-            assert!(ids.insert(op["operationId"].as_str().unwrap().to_owned()), "{method} {path}: duplicate operationId");
+            assert!(
+                ids.insert(op["operationId"].as_str().unwrap().to_owned()),
+                "{method} {path}: duplicate operationId"
+            );
             let responses = op["responses"].as_object().unwrap_or_else(|| panic!("{method} {path} has no responses"));
             assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path} has no success");
             for (status, r) in responses {
@@ -1773,9 +1904,13 @@ mod tests {
         assert!(conforms(&doc, &procedure, &missing).is_err());
         let estimates = schema_ref("EstimateRevision");
         assert!(conforms(&doc, &estimates, &json!({"baseline": {}, "effective_on": "2013-01-01"})).is_err());
-        assert!(conforms(&doc, &estimates, &json!({"current": {"annual_volume": 1}, "effective_on": "2013-01-01"})).is_ok());
+        assert!(
+            conforms(&doc, &estimates, &json!({"current": {"annual_volume": 1}, "effective_on": "2013-01-01"})).is_ok()
+        );
         let simplification = schema_ref("Simplification");
-        assert!(conforms(&doc, &simplification, &json!({"set": {"agency": "X"}, "effective_on": "2013-01-01"})).is_err());
+        assert!(
+            conforms(&doc, &simplification, &json!({"set": {"agency": "X"}, "effective_on": "2013-01-01"})).is_err()
+        );
     }
 
     #[test]
@@ -1808,7 +1943,14 @@ mod tests {
         let client = reqwest::Client::new();
 
         // Sends one described operation and checks the answer's status, media type and body.
-        let call = async |template: &str, method: &str, path_values: &[(&str, &str)], query: &str, body: Option<Value>, token: Option<&str>, want: u16| -> (Value, reqwest::header::HeaderMap) {
+        let call = async |template: &str,
+                          method: &str,
+                          path_values: &[(&str, &str)],
+                          query: &str,
+                          body: Option<Value>,
+                          token: Option<&str>,
+                          want: u16|
+               -> (Value, reqwest::header::HeaderMap) {
             let op = &doc["paths"][template][method];
             assert!(op.is_object(), "{method} {template} is not described");
             let mut path = template.to_owned();
@@ -1828,9 +1970,12 @@ mod tests {
             let headers = response.headers().clone();
             let media = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
             let described = resolve(&doc, &op["responses"][status.to_string()]);
-            let text = if media.starts_with("text/event-stream") { String::new() } else { response.text().await.unwrap() };
+            let text =
+                if media.starts_with("text/event-stream") { String::new() } else { response.text().await.unwrap() };
             assert_eq!(status, want, "{method} {url}: {text}");
-            let content = described["content"].as_object().unwrap_or_else(|| panic!("{method} {template} {status} is not described"));
+            let content = described["content"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{method} {template} {status} is not described"));
             let (media_type, described_media) = content
                 .iter()
                 .find(|(m, _)| media.starts_with(m.as_str()))
@@ -1844,9 +1989,10 @@ mod tests {
                     value
                 }
                 "application/x-ndjson" => {
+                    assert!(!text.is_empty(), "{url}: no events");
                     for line in text.lines() {
                         let event: Value = serde_json::from_str(line).unwrap();
-                        if let Err(e) = conforms(&doc, &schema_ref("Event"), &event) {
+                        if let Err(e) = conforms(&doc, &described_media["x-line-schema"], &event) {
                             panic!("{url}: an event does not conform: {e:#?}\n{event}");
                         }
                     }
@@ -1856,10 +2002,21 @@ mod tests {
             };
             (value, headers)
         };
-        let example = |template: &str, method: &str| doc["paths"][template][method]["requestBody"]["content"]["application/json"]["example"].clone();
+        let example = |template: &str, method: &str| {
+            doc["paths"][template][method]["requestBody"]["content"]["application/json"]["example"].clone()
+        };
         let admin = Some(admin.as_str());
 
-        call("/v1/tariffs/{applicant}", "put", &[("applicant", "citizen")], "", Some(example("/v1/tariffs/{applicant}", "put")), admin, 201).await;
+        call(
+            "/v1/tariffs/{applicant}",
+            "put",
+            &[("applicant", "citizen")],
+            "",
+            Some(example("/v1/tariffs/{applicant}", "put")),
+            admin,
+            201,
+        )
+        .await;
         let mut business = example("/v1/tariffs/{applicant}", "put");
         business["vnd_per_hour"] = json!(50000);
         call("/v1/tariffs/{applicant}", "put", &[("applicant", "business")], "", Some(business), admin, 201).await;
@@ -1878,24 +2035,39 @@ mod tests {
             call(&template, "post", &one, "", Some(example(&template, "post")), admin, 201).await;
         }
         let abolition = example("/v1/procedures/{code}/abolition", "post");
-        let (written, _) = call("/v1/procedures/{code}/abolition", "post", &[("code", "2.000005")], "", Some(abolition), admin, 201).await;
+        let (written, _) =
+            call("/v1/procedures/{code}/abolition", "post", &[("code", "2.000005")], "", Some(abolition), admin, 201)
+                .await;
         let (merged, _) = call("/v1/merges", "post", &[], "", Some(example("/v1/merges", "post")), admin, 201).await;
         assert_eq!(merged["events"].as_array().unwrap().len(), 3, "one event in each stream the merge touches");
         let programme = [("id", "p30-2011")];
-        call("/v1/programmes/{id}", "put", &programme, "", Some(example("/v1/programmes/{id}", "put")), admin, 201).await;
+        call("/v1/programmes/{id}", "put", &programme, "", Some(example("/v1/programmes/{id}", "put")), admin, 201)
+            .await;
         let mut retraction = example("/v1/retractions", "post");
         retraction["event_id"] = written["events"][0]["event_id"].clone();
         call("/v1/retractions", "post", &[], "", Some(retraction), admin, 201).await;
 
         // The reads, with their default parameters and with some given.
         call("/v1/procedures", "get", &[], "", None, None, 200).await;
-        let (page, _) = call("/v1/procedures", "get", &[], "?limit=2&level=district&as_of=2013-12-31", None, None, 200).await;
+        let (page, _) =
+            call("/v1/procedures", "get", &[], "?limit=2&level=district&as_of=2013-12-31", None, None, 200).await;
         assert_eq!(page["next_after"], "2.000005", "{page}");
+        let (_, headers) = call("/v1/procedures/{code}", "get", &one, "", None, None, 200).await;
+        assert_eq!(headers["etag"], "\"4\"", "registered, simplified, amended, revised");
         for code in ["1.000001", "3.000003", "3.000010", "2.000005"] {
             call("/v1/procedures/{code}", "get", &[("code", code)], "", None, None, 200).await;
             call("/v1/procedures/{code}/events", "get", &[("code", code)], "", None, None, 200).await;
         }
-        call("/v1/procedures/{code}", "get", &one, "?as_of=2011-12-31&known_at=2012-01-01&baseline_on=2011-01-01", None, None, 200).await;
+        call(
+            "/v1/procedures/{code}",
+            "get",
+            &one,
+            "?as_of=2011-12-31&known_at=2012-01-01&baseline_on=2011-01-01",
+            None,
+            None,
+            200,
+        )
+        .await;
         for by in GROUP_BYS {
             call("/v1/reductions", "get", &[], &format!("?group_by={by}&as_of=2013-12-31"), None, None, 200).await;
         }
@@ -1913,8 +2085,18 @@ mod tests {
         call("/v1/procedures", "get", &[], "?bogus=1", None, None, 400).await;
         call("/v1/procedures/{code}", "get", &[("code", "9.999999")], "", None, None, 404).await;
         call("/v1/reductions", "get", &[], "?as_of=2000-01-01&baseline_on=2011-01-01", None, None, 400).await;
-        let recorder = crate::access::create_token(dir.path(), crate::access::Role::Recorder, vec!["STP".into()], None).unwrap();
-        call("/v1/procedures/{code}/amendments", "post", &one, "", Some(example("/v1/procedures/{code}/amendments", "post")), Some(&recorder), 403).await;
+        let recorder =
+            crate::access::create_token(dir.path(), crate::access::Role::Recorder, vec!["STP".into()], None).unwrap();
+        call(
+            "/v1/procedures/{code}/amendments",
+            "post",
+            &one,
+            "",
+            Some(example("/v1/procedures/{code}/amendments", "post")),
+            Some(&recorder),
+            403,
+        )
+        .await;
 
         running.stop().await.unwrap();
     }
