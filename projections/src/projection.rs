@@ -1,0 +1,930 @@
+//! The projection state: every procedure's timeline, the tariffs, the programmes and the merges, folded
+//! from recorded events in seq order, live (`apply`) or in bulk (`fold`, `extend`).
+//!
+//! Both ways end in the same state: `apply` inserts each event at its place and brings the snapshots after
+//! it up to date; a bulk fold appends everything, then sorts and rebuilds each touched timeline once.
+
+use std::borrow::Borrow;
+use std::collections::{BTreeSet, HashMap};
+
+use events::event::{Merger, Programme};
+use events::value::{Date, ProcedureCode, TariffApplicant, Text, Timestamp};
+use events::{Change, Changes, Event, Procedure};
+use uuid::Uuid;
+
+use crate::cost::{TariffInForce, Tariffs};
+use crate::timeline::{Entry, Kind, Restatement, Snapshot, Standing, TextChange, Timeline, field};
+
+/// A point on both time axes: the valid-time date a question is asked about, and the transaction time
+/// whose knowledge answers it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Moment {
+    pub as_of: Date,
+    pub known_at: Timestamp,
+}
+
+impl Moment {
+    pub fn new(as_of: Date, known_at: Timestamp) -> Self {
+        Self { as_of, known_at }
+    }
+}
+
+/// Why an event could not be applied. Nothing changes when one is refused.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    #[error("event #{seq} arrived after event #{last_seq}; events are applied in seq order, each once")]
+    OutOfOrder { seq: u64, last_seq: u64 },
+}
+
+/// What an applied event changed: the procedures whose read models may now read differently (for a merge
+/// or its retraction, every procedure it touches), and whether the settings changed.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Applied {
+    pub procedures: Vec<ProcedureCode>,
+    /// A tariff changed: every cost may read differently.
+    pub tariffs: bool,
+    /// A programme was defined or its definition retracted.
+    pub programmes: bool,
+}
+
+/// Heap bytes by part, estimated from capacities (allocator overhead not included).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Footprint {
+    /// Per-procedure records, codes and restatements.
+    pub procedures: usize,
+    /// Timeline entries (snapshots) and their dates.
+    pub entries: usize,
+    /// Event ids (what retractions name).
+    pub ids: usize,
+    /// Names, documents and legal bases.
+    pub texts: usize,
+    /// Code, registration and merge indexes.
+    pub indexes: usize,
+    pub total: usize,
+}
+
+/// Event ids by seq, in one vector (one allocation, rather than one per timeline). Seqs are gap-free from
+/// the first one folded; a gap, should one come, holds the nil id.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub(crate) struct EventIds {
+    first_seq: u64,
+    ids: Vec<Uuid>,
+}
+
+impl EventIds {
+    fn record(&mut self, seq: u64, id: Uuid) {
+        if self.ids.is_empty() {
+            self.first_seq = seq;
+        }
+        let at = (seq - self.first_seq) as usize;
+        if self.ids.len() < at {
+            self.ids.resize(at, Uuid::nil());
+        }
+        self.ids.push(id);
+    }
+
+    pub(crate) fn get(&self, seq: u64) -> Option<Uuid> {
+        let at = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
+        self.ids.get(at).copied()
+    }
+}
+
+/// Interned text values (agencies, sectors): snapshots hold a `u32`, groups index a vector by it.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Interner<const MIN: usize, const MAX: usize> {
+    values: Vec<Text<MIN, MAX>>,
+    index: HashMap<String, u32>,
+}
+
+impl<const MIN: usize, const MAX: usize> Interner<MIN, MAX> {
+    fn intern(&mut self, value: &Text<MIN, MAX>) -> u32 {
+        if let Some(&id) = self.index.get(value.as_str()) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(value.clone());
+        self.index.insert(value.as_str().to_owned(), id);
+        id
+    }
+
+    pub(crate) fn get(&self, id: u32) -> &Text<MIN, MAX> {
+        &self.values[id as usize]
+    }
+
+    pub(crate) fn find(&self, s: &str) -> Option<u32> {
+        self.index.get(s).copied()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct TariffRecord {
+    pub event_id: Uuid,
+    pub seq: u64,
+    pub effective_on: Date,
+    pub recorded_at: Timestamp,
+    pub retracted_at: Option<Timestamp>,
+    pub applicant: TariffApplicant,
+    pub vnd_per_hour: u64,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct ProgrammeRecord {
+    pub event_id: Uuid,
+    pub seq: u64,
+    pub recorded_at: Timestamp,
+    pub retracted_at: Option<Timestamp>,
+    pub programme: Programme,
+}
+
+impl ProgrammeRecord {
+    pub(crate) fn counts(&self, known_at: Timestamp) -> bool {
+        self.recorded_at <= known_at && self.retracted_at.is_none_or(|at| at > known_at)
+    }
+}
+
+/// One merge: its copies (one per stream it touched) and who merged into whom, by procedure index.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct MergeRecord {
+    pub first_seq: u64,
+    /// (procedure, seq) of each copy.
+    pub members: Vec<(u32, u64)>,
+    pub sources: Vec<u32>,
+    pub into: u32,
+}
+
+/// The merge whose copies are arriving: the next event joins it if it is the same merge in another stream.
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct OpenMerge {
+    seq: u64,
+    index: usize,
+    recorded_at: Timestamp,
+    effective_on: Date,
+    payload: Merger,
+}
+
+/// What ingesting one event touched, by index: `apply` turns it into an `Applied`, a bulk fold drops it.
+enum Touched {
+    Nothing,
+    Procedure(u32),
+    /// Every procedure a merge touches (its copies so far).
+    Merge(usize),
+    Procedures(Vec<u32>),
+    Tariffs,
+    Programmes,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Insert at the event's place and rebuild what follows it.
+    Live,
+    /// Append; the touched timelines are sorted and rebuilt at the end.
+    Batch,
+}
+
+/// Every read model's source: procedures' timelines, settings and merges, folded from the log.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Projection {
+    pub(crate) procedures: Vec<Timeline>,
+    /// Procedure index by code.
+    pub(crate) by_code: HashMap<Box<str>, u32>,
+    /// Procedure indices ordered by code (for the list): kept sorted by `apply`, sorted once at the end
+    /// of a bulk fold.
+    pub(crate) in_code_order: Vec<u32>,
+    pub(crate) agencies: Interner<1, 64>,
+    pub(crate) sectors: Interner<1, 200>,
+    /// `ProcedureRegistered` events by (effective_on, seq, procedure): the default baseline is the first
+    /// that counts.
+    pub(crate) registrations: BTreeSet<(Date, u64, u32)>,
+    /// In seq order of their first copy.
+    pub(crate) merges: Vec<MergeRecord>,
+    pub(crate) tariffs: Vec<TariffRecord>,
+    pub(crate) programmes: Vec<ProgrammeRecord>,
+    /// Every event's id, by seq: what retractions name and histories show.
+    pub(crate) ids: EventIds,
+    last_seq: u64,
+    open_merge: Option<OpenMerge>,
+    /// Timelines a bulk fold touched, awaiting their sort.
+    dirty: Vec<u32>,
+    /// A bulk fold's entries, in seq order, until it settles.
+    staged: Vec<Staged>,
+    /// A bulk fold's retractions (procedure, target, recorded_at), resolved when it settles.
+    staged_retractions: Vec<(u32, Uuid, Timestamp)>,
+    /// Tests settle after every few entries; `None` means `STAGED_AT_MOST`.
+    staged_at_most: Option<usize>,
+}
+
+/// How many entries a bulk fold stages before it settles them into their timelines: 4 Mi entries (256 MiB)
+/// bound the fold's peak memory, yet let a timeline grow only a few times over a 10-million-event log.
+const STAGED_AT_MOST: usize = 1 << 22;
+
+/// An entry of a bulk fold on its way to its timeline: without `Entry`'s cache-line alignment, which
+/// would double the size of a (procedure, entry) pair.
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct Staged {
+    procedure: u32,
+    entry: StagedEntry,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct StagedEntry {
+    seq: u64,
+    recorded_at: Timestamp,
+    after: Snapshot,
+    effective_on: Date,
+    mask: u16,
+    kind: Kind,
+}
+
+impl From<Entry> for StagedEntry {
+    fn from(e: Entry) -> Self {
+        Self {
+            seq: e.seq,
+            recorded_at: e.recorded_at,
+            after: e.after,
+            effective_on: e.effective_on,
+            mask: e.mask,
+            kind: e.kind,
+        }
+    }
+}
+
+impl From<StagedEntry> for Entry {
+    fn from(e: StagedEntry) -> Self {
+        Entry {
+            seq: e.seq,
+            recorded_at: e.recorded_at,
+            known_from: e.recorded_at,
+            after: e.after,
+            effective_on: e.effective_on,
+            mask: e.mask,
+            kind: e.kind,
+            retracted: false,
+        }
+    }
+}
+
+impl Projection {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds recorded events, in seq order, from scratch. Equivalent to `apply`ing them one by one, but
+    /// sorts and rebuilds each timeline once instead of once per late event.
+    pub fn fold<E: Borrow<Event>>(events: impl IntoIterator<Item = E>) -> Result<Self, ApplyError> {
+        let mut projection = Self::new();
+        projection.extend(events)?;
+        Ok(projection)
+    }
+
+    /// Folds more recorded events in bulk (catching up after a restart, say). On an error the events
+    /// before the offending one stay applied.
+    pub fn extend<E: Borrow<Event>>(&mut self, events: impl IntoIterator<Item = E>) -> Result<(), ApplyError> {
+        let mut outcome = Ok(());
+        for event in events {
+            if let Err(e) = self.ingest(event.borrow(), Mode::Batch) {
+                outcome = Err(e);
+                break;
+            }
+            if self.staged.len() >= self.staged_at_most.unwrap_or(STAGED_AT_MOST) {
+                self.settle_batch();
+            }
+        }
+        self.settle_batch();
+        self.procedures.shrink_to_fit();
+        self.ids.ids.shrink_to_fit();
+        let procedures = &self.procedures;
+        self.in_code_order.sort_unstable_by(|&a, &b| procedures[a as usize].code.cmp(&procedures[b as usize].code));
+        outcome
+    }
+
+    /// Ends a bulk fold: gives each touched timeline exactly the room its staged entries need, in
+    /// procedure order (no heap holes from growing 200 000 vectors a bit at a time, and neighbouring
+    /// procedures' entries end up neighbours in memory), moves the entries in, resolves the retractions,
+    /// then sorts and rebuilds each touched timeline once.
+    fn settle_batch(&mut self) {
+        let mut counts = vec![0u32; self.procedures.len()];
+        for s in &self.staged {
+            counts[s.procedure as usize] += 1;
+        }
+        for (t, &n) in self.procedures.iter_mut().zip(&counts) {
+            if n > 0 {
+                t.reserve_exact(n as usize);
+            }
+        }
+        drop(counts);
+        for s in std::mem::take(&mut self.staged) {
+            self.procedures[s.procedure as usize].push(s.entry.into());
+        }
+        for (p, event_id, at) in std::mem::take(&mut self.staged_retractions) {
+            self.retract(p, event_id, at, Mode::Batch);
+        }
+        for p in std::mem::take(&mut self.dirty) {
+            let t = &mut self.procedures[p as usize];
+            t.sort_and_rebuild();
+            t.texts.shrink_to_fit();
+            t.restatements.shrink_to_fit();
+        }
+    }
+
+    /// Applies one recorded event. Cost: proportional to what it touches — its procedure's entries dated
+    /// after it (none for an event recorded in date order), every stream of a merge, or one settings list.
+    pub fn apply(&mut self, event: &Event) -> Result<Applied, ApplyError> {
+        let touched = self.ingest(event, Mode::Live)?;
+        let codes = |ps: Vec<u32>| ps.into_iter().map(|p| self.timeline(p).code.clone()).collect();
+        Ok(match touched {
+            Touched::Nothing => Applied::default(),
+            Touched::Procedure(p) => Applied { procedures: codes(vec![p]), ..Applied::default() },
+            Touched::Merge(m) => {
+                let copies = self.merges[m].members.iter().map(|&(q, _)| q).collect();
+                Applied { procedures: codes(copies), ..Applied::default() }
+            }
+            Touched::Procedures(ps) => Applied { procedures: codes(ps), ..Applied::default() },
+            Touched::Tariffs => Applied { tariffs: true, ..Applied::default() },
+            Touched::Programmes => Applied { programmes: true, ..Applied::default() },
+        })
+    }
+
+    /// The seq of the last event applied (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// How many procedure codes the log has named (registered or not as of any date).
+    pub fn procedure_count(&self) -> usize {
+        self.procedures.len()
+    }
+
+    /// An estimate of the heap this projection holds, by part (for metrics and capacity planning).
+    pub fn footprint(&self) -> Footprint {
+        use std::mem::size_of;
+        let mut f =
+            Footprint { procedures: self.procedures.capacity() * size_of::<Timeline>(), ..Footprint::default() };
+        for t in &self.procedures {
+            f.entries += t.entries.capacity() * size_of::<Entry>() + t.dates.capacity() * size_of::<Date>();
+            f.texts += t.texts.capacity() * size_of::<TextChange>()
+                + t.texts
+                    .iter()
+                    .map(|x| {
+                        x.name.as_ref().map_or(0, |n| n.as_str().len())
+                            + x.legal_basis.as_ref().map_or(0, |n| n.as_str().len())
+                    })
+                    .sum::<usize>();
+            f.procedures += t.code.as_str().len() * 2 + t.restatements.capacity() * size_of::<Restatement>();
+        }
+        f.ids = self.ids.ids.capacity() * size_of::<Uuid>();
+        f.indexes = self.registrations.len() * 32
+            + self.by_code.len() * 40
+            + self.in_code_order.capacity() * 4
+            + self.merges.len() * 96;
+        f.total = f.procedures + f.entries + f.ids + f.texts + f.indexes;
+        f
+    }
+
+    fn ingest(&mut self, e: &Event, mode: Mode) -> Result<Touched, ApplyError> {
+        if e.seq <= self.last_seq {
+            return Err(ApplyError::OutOfOrder { seq: e.seq, last_seq: self.last_seq });
+        }
+        self.last_seq = e.seq;
+        self.ids.record(e.seq, e.event_id);
+        if !matches!(e.change, Change::ProceduresMerged(_)) {
+            self.open_merge = None;
+        }
+        // A known procedure's stream is found without parsing (and allocating) its code.
+        let known = e.stream.as_str().strip_prefix("procedure-").and_then(|c| self.index_of(c));
+        Ok(match known {
+            Some(p) => self.ingest_procedure(p, e, mode),
+            None => match e.stream.code() {
+                Some(code) => {
+                    let p = self.index_or_insert(&code, mode);
+                    self.ingest_procedure(p, e, mode)
+                }
+                None => self.ingest_setting(e),
+            },
+        })
+    }
+
+    pub(crate) fn index_of(&self, code: &str) -> Option<u32> {
+        self.by_code.get(code).copied()
+    }
+
+    fn index_or_insert(&mut self, code: &ProcedureCode, mode: Mode) -> u32 {
+        if let Some(p) = self.index_of(code.as_str()) {
+            return p;
+        }
+        let p = self.procedures.len() as u32;
+        self.procedures.push(Timeline::new(code.clone()));
+        self.by_code.insert(code.as_str().into(), p);
+        match mode {
+            // A new code shifts 4 bytes a procedure: nothing next to a write.
+            Mode::Live => {
+                let at = self.in_code_order.partition_point(|&q| self.procedures[q as usize].code < *code);
+                self.in_code_order.insert(at, p);
+            }
+            Mode::Batch => self.in_code_order.push(p),
+        }
+        p
+    }
+
+    pub(crate) fn timeline(&self, p: u32) -> &Timeline {
+        &self.procedures[p as usize]
+    }
+
+    fn ingest_procedure(&mut self, p: u32, e: &Event, mode: Mode) -> Touched {
+        let mut touched = Touched::Procedure(p);
+        let mut text = None;
+        let (kind, mask, after) = match &e.change {
+            Change::ProcedureRegistered(procedure) => {
+                self.registrations.insert((e.effective_on, e.seq, p));
+                text = Some(text_of(procedure));
+                (Kind::Registered, field::ALL, self.snapshot_of(procedure))
+            }
+            Change::ProcedureSimplified(s) => {
+                let (mask, after, t) = self.delta_of(&s.set);
+                text = t;
+                (Kind::Simplified, mask, after)
+            }
+            Change::ProcedureAmended(a) => {
+                let (mask, after, t) = self.delta_of(&a.set);
+                text = t;
+                (Kind::Amended, mask, after)
+            }
+            Change::EstimateRevised(r) => {
+                if let Some(b) = r.baseline.as_ref().filter(|b| !b.is_empty()) {
+                    self.procedures[p as usize].restatements.push(Restatement {
+                        seq: e.seq,
+                        effective_on: e.effective_on,
+                        annual_volume: b.annual_volume.map(|v| small(v.get())),
+                        applicant_hours: b.applicant_hours.map(|v| small(v.hundredths())),
+                        out_of_pocket_vnd: b.out_of_pocket_vnd.map(|v| small(v.get())),
+                    });
+                }
+                let mut after = Snapshot::UNREGISTERED;
+                let mut mask = 0;
+                if let Some(c) = &r.current {
+                    if let Some(v) = c.annual_volume {
+                        after.set_annual_volume(small(v.get()));
+                        mask |= field::VOLUME;
+                    }
+                    if let Some(v) = c.applicant_hours {
+                        after.set_applicant_hours(small(v.hundredths()));
+                        mask |= field::HOURS;
+                    }
+                    if let Some(v) = c.out_of_pocket_vnd {
+                        after.set_out_of_pocket_vnd(small(v.get()));
+                        mask |= field::OUT_OF_POCKET;
+                    }
+                }
+                (Kind::EstimateRevised, mask, after)
+            }
+            Change::ProceduresMerged(m) => {
+                let merge = self.join_merge(p, e, m, mode);
+                touched = Touched::Merge(merge);
+                if self.timeline(p).code == m.into.code {
+                    text = Some(text_of(&m.into));
+                    (Kind::Merged, field::ALL, self.snapshot_of(&m.into))
+                } else {
+                    let mut after = Snapshot::UNREGISTERED;
+                    after.set_status(Standing::Merged);
+                    after.set_merged_into(self.merges[merge].into);
+                    (Kind::Merged, field::STANDING, after)
+                }
+            }
+            Change::ProcedureAbolished(_) => {
+                let mut after = Snapshot::UNREGISTERED;
+                after.set_status(Standing::Abolished);
+                (Kind::Abolished, field::STANDING, after)
+            }
+            Change::EntryRetracted(r) => {
+                self.procedures[p as usize].retraction_events.push(e.recorded_at);
+                if mode == Mode::Batch {
+                    // Its target may still be staged: retractions are resolved when the fold settles.
+                    self.staged_retractions.push((p, r.event_id, e.recorded_at));
+                    return Touched::Nothing;
+                }
+                return Touched::Procedures(self.retract(p, r.event_id, e.recorded_at, mode));
+            }
+            // Settings are written to the settings stream; in a procedure's stream they mean nothing.
+            Change::TariffSet(_) | Change::ProgrammeDefined(_) => return Touched::Nothing,
+        };
+        let entry = Entry {
+            seq: e.seq,
+            recorded_at: e.recorded_at,
+            known_from: e.recorded_at,
+            after,
+            effective_on: e.effective_on,
+            mask,
+            kind,
+            retracted: false,
+        };
+        let t = &mut self.procedures[p as usize];
+        if let Some((name, documents, legal_basis)) = text {
+            t.texts.push(TextChange { seq: e.seq, effective_on: e.effective_on, name, documents, legal_basis });
+        }
+        match mode {
+            Mode::Live => t.insert(entry),
+            Mode::Batch => {
+                if !t.dirty {
+                    t.dirty = true;
+                    self.dirty.push(p);
+                }
+                self.staged.push(Staged { procedure: p, entry: StagedEntry::from(entry) });
+            }
+        }
+        touched
+    }
+
+    /// Finds or opens the merge this copy belongs to and records the copy; returns the merge's index.
+    ///
+    /// The log writes a merge as one event per stream it touches, same payload and `recorded_at`, at
+    /// consecutive seqs: that is how the copies are told to be one merge, counted once.
+    fn join_merge(&mut self, p: u32, e: &Event, m: &Merger, mode: Mode) -> usize {
+        let joins = self.open_merge.as_ref().filter(|open| {
+            open.seq + 1 == e.seq
+                && open.recorded_at == e.recorded_at
+                && open.effective_on == e.effective_on
+                && open.payload == *m
+                && !self.merges[open.index].members.iter().any(|&(q, _)| q == p)
+        });
+        let index = match joins {
+            Some(open) => open.index,
+            None => {
+                let sources = m.sources.iter().map(|c| self.index_or_insert(c, mode)).collect();
+                let into = self.index_or_insert(&m.into.code, mode);
+                self.merges.push(MergeRecord { first_seq: e.seq, members: Vec::new(), sources, into });
+                self.merges.len() - 1
+            }
+        };
+        self.merges[index].members.push((p, e.seq));
+        self.open_merge = Some(OpenMerge {
+            seq: e.seq,
+            index,
+            recorded_at: e.recorded_at,
+            effective_on: e.effective_on,
+            payload: m.clone(),
+        });
+        index
+    }
+
+    /// The merge a copy (procedure `p`, `seq`) belongs to.
+    pub(crate) fn merge_of(&self, p: u32, seq: u64) -> Option<&MergeRecord> {
+        let i = self.merges.partition_point(|m| m.first_seq <= seq).checked_sub(1)?;
+        let hit = |m: &&MergeRecord| m.members.contains(&(p, seq));
+        Some(&self.merges[i]).filter(hit).or_else(|| self.merges.iter().find(hit))
+    }
+
+    /// Retracts the event `event_id` of procedure `p`'s stream at `at`; retracting any copy of a merge
+    /// retracts the merge in every stream it touched. Returns the procedures touched.
+    fn retract(&mut self, p: u32, event_id: Uuid, at: Timestamp, mode: Mode) -> Vec<u32> {
+        let t = self.timeline(p);
+        let Some(i) = t.entries.iter().position(|e| self.ids.get(e.seq) == Some(event_id)) else {
+            // The log only writes a retraction to the streams of its target; there is nothing else to undo.
+            return vec![p];
+        };
+        let (seq, kind) = (t.entries[i].seq, t.entries[i].kind);
+        let copies = match kind {
+            Kind::Merged => self.merge_of(p, seq).map_or_else(|| vec![(p, seq)], |m| m.members.clone()),
+            _ => vec![(p, seq)],
+        };
+        for &(q, s) in &copies {
+            let t = &mut self.procedures[q as usize];
+            if let Some(i) = t.mark_retracted(s, at) {
+                match mode {
+                    Mode::Live => t.rebuild_from(i),
+                    Mode::Batch => {
+                        if !t.dirty {
+                            t.dirty = true;
+                            self.dirty.push(q);
+                        }
+                    }
+                }
+            }
+        }
+        copies.into_iter().map(|(q, _)| q).collect()
+    }
+
+    fn ingest_setting(&mut self, e: &Event) -> Touched {
+        match &e.change {
+            Change::TariffSet(t) => {
+                self.tariffs.push(TariffRecord {
+                    event_id: e.event_id,
+                    seq: e.seq,
+                    effective_on: e.effective_on,
+                    recorded_at: e.recorded_at,
+                    retracted_at: None,
+                    applicant: t.applicant,
+                    vnd_per_hour: t.vnd_per_hour.get(),
+                });
+                Touched::Tariffs
+            }
+            Change::ProgrammeDefined(programme) => {
+                self.programmes.push(ProgrammeRecord {
+                    event_id: e.event_id,
+                    seq: e.seq,
+                    recorded_at: e.recorded_at,
+                    retracted_at: None,
+                    programme: programme.clone(),
+                });
+                Touched::Programmes
+            }
+            Change::EntryRetracted(r) => {
+                let earliest =
+                    |slot: &mut Option<Timestamp>| *slot = Some(slot.map_or(e.recorded_at, |t| t.min(e.recorded_at)));
+                if let Some(t) = self.tariffs.iter_mut().find(|t| t.event_id == r.event_id) {
+                    earliest(&mut t.retracted_at);
+                    Touched::Tariffs
+                } else if let Some(p) = self.programmes.iter_mut().find(|p| p.event_id == r.event_id) {
+                    earliest(&mut p.retracted_at);
+                    Touched::Programmes
+                } else {
+                    Touched::Nothing
+                }
+            }
+            _ => Touched::Nothing,
+        }
+    }
+
+    fn snapshot_of(&mut self, p: &Procedure) -> Snapshot {
+        let mut s = Snapshot::UNREGISTERED;
+        s.set_processing_days(small(p.processing_days.hundredths()));
+        s.set_applicant_hours(small(p.applicant_hours.hundredths()));
+        s.set_fee_vnd(small(p.fee_vnd.get()));
+        s.set_out_of_pocket_vnd(small(p.out_of_pocket_vnd.get()));
+        s.set_annual_volume(small(p.annual_volume.get()));
+        s.set_agency(self.agencies.intern(&p.agency));
+        s.set_sector(self.sectors.intern(&p.sector));
+        s.set_steps(small(p.steps.get()));
+        s.set_level(p.level);
+        s.set_applicant(p.applicant);
+        s.set_online(p.online);
+        s.set_status(Standing::Active);
+        s
+    }
+
+    /// The mask, values and text of a `set`.
+    fn delta_of(&mut self, c: &Changes) -> (u16, Snapshot, Option<Texts>) {
+        let mut s = Snapshot::UNREGISTERED;
+        let mut mask = 0;
+        macro_rules! number {
+            ($field:ident, $set:ident, $bit:expr, $get:ident) => {
+                if let Some(v) = c.$field {
+                    s.$set(small(v.$get()));
+                    mask |= $bit;
+                }
+            };
+        }
+        number!(processing_days, set_processing_days, field::DAYS, hundredths);
+        number!(applicant_hours, set_applicant_hours, field::HOURS, hundredths);
+        number!(fee_vnd, set_fee_vnd, field::FEE, get);
+        number!(out_of_pocket_vnd, set_out_of_pocket_vnd, field::OUT_OF_POCKET, get);
+        number!(annual_volume, set_annual_volume, field::VOLUME, get);
+        number!(steps, set_steps, field::STEPS, get);
+        if let Some(v) = &c.agency {
+            s.set_agency(self.agencies.intern(v));
+            mask |= field::AGENCY;
+        }
+        if let Some(v) = &c.sector {
+            s.set_sector(self.sectors.intern(v));
+            mask |= field::SECTOR;
+        }
+        if let Some(v) = c.level {
+            s.set_level(v);
+            mask |= field::LEVEL;
+        }
+        if let Some(v) = c.applicant {
+            s.set_applicant(v);
+            mask |= field::APPLICANT;
+        }
+        if let Some(v) = c.online {
+            s.set_online(v);
+            mask |= field::ONLINE;
+        }
+        let text = (c.name.is_some() || c.documents.is_some() || c.legal_basis.is_some())
+            .then(|| (c.name.clone(), c.documents.clone(), c.legal_basis.clone()));
+        if text.is_some() {
+            mask |= field::TEXT;
+        }
+        (mask, s, text)
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // Questions every read model asks.
+
+    /// The tariffs in force on `as_of` as known at `known_at`: for each applicant type, the counted
+    /// `TariffSet` with the latest `(effective_on, seq)`. Cost: one pass over the tariff events.
+    pub fn tariffs_in_force(&self, at: Moment) -> Tariffs {
+        let mut citizen: Option<&TariffRecord> = None;
+        let mut business: Option<&TariffRecord> = None;
+        for t in &self.tariffs {
+            let counts = t.effective_on <= at.as_of
+                && t.recorded_at <= at.known_at
+                && t.retracted_at.is_none_or(|r| r > at.known_at);
+            if !counts {
+                continue;
+            }
+            let slot = match t.applicant {
+                TariffApplicant::Citizen => &mut citizen,
+                TariffApplicant::Business => &mut business,
+            };
+            if slot.is_none_or(|s| (s.effective_on, s.seq) < (t.effective_on, t.seq)) {
+                *slot = Some(t);
+            }
+        }
+        let in_force = |t: Option<&TariffRecord>| {
+            t.map(|t| TariffInForce { vnd_per_hour: t.vnd_per_hour, effective_on: t.effective_on })
+        };
+        Tariffs { citizen: in_force(citizen), business: in_force(business) }
+    }
+
+    /// The default `baseline_on`: the earliest `effective_on` of a `ProcedureRegistered` that counts at
+    /// `at`, or `None` if none does. Cost: usually one look at the earliest registration.
+    pub fn default_baseline(&self, at: Moment) -> Option<Date> {
+        for &(date, seq, p) in &self.registrations {
+            if date > at.as_of {
+                return None;
+            }
+            let t = self.timeline(p);
+            if t.entries.iter().position(|e| e.seq == seq).is_some_and(|i| t.counts(i, at.known_at)) {
+                return Some(date);
+            }
+        }
+        None
+    }
+
+    /// The procedures merged into `p` by merges that count at `at` (not `p` itself, when it was a source).
+    pub(crate) fn merged_from(&self, p: u32, at: Moment) -> Vec<u32> {
+        let t = self.timeline(p);
+        let mut out = Vec::new();
+        for i in t.counted(at.as_of, at.known_at) {
+            let e = &t.entries[i];
+            if e.kind != Kind::Merged {
+                continue;
+            }
+            if let Some(m) = self.merge_of(p, e.seq).filter(|m| m.into == p) {
+                for &s in &m.sources {
+                    if s != p && !out.contains(&s) {
+                        out.push(s);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The whole procedure `p` on `on` as known at `known_at`, if it is registered then.
+    pub(crate) fn procedure_on(&self, p: u32, on: Date, known_at: Timestamp) -> Option<(Snapshot, Procedure)> {
+        let t = self.timeline(p);
+        let s = t.state(on, known_at);
+        s.is_registered().then(|| (s, self.procedure_of(p, &s, on, known_at)))
+    }
+
+    /// A whole procedure from its snapshot and its text attributes on `on`.
+    pub(crate) fn procedure_of(&self, p: u32, s: &Snapshot, on: Date, known_at: Timestamp) -> Procedure {
+        let t = self.timeline(p);
+        crate::timeline::procedure_from(
+            &t.code,
+            s,
+            t.texts_on(on, known_at),
+            self.agencies.get(s.agency()),
+            self.sectors.get(s.sector()),
+        )
+    }
+
+    /// Follows merges from `p` at `at` to the procedure it flows to: itself if active, the end of its merge
+    /// chain, or `None` if that one is abolished (or not registered yet, mid-way through a merge's copies).
+    pub(crate) fn terminal_of(&self, p: u32, at: Moment) -> Option<u32> {
+        let mut cur = p;
+        for _ in 0..=self.procedures.len() {
+            let s = self.timeline(cur).state(at.as_of, at.known_at);
+            match s.standing() {
+                Standing::Active => return Some(cur),
+                Standing::Merged => cur = s.merged_into(),
+                Standing::Abolished | Standing::Unregistered => return None,
+            }
+        }
+        None
+    }
+}
+
+type Texts = (Option<events::value::Name>, Option<Vec<events::Document>>, Option<events::value::LongText>);
+
+fn text_of(p: &Procedure) -> Texts {
+    (Some(p.name.clone()), Some(p.documents.clone()), Some(p.legal_basis.clone()))
+}
+
+/// Every number a procedure holds fits in 32 bits (the largest, fees, are at most 10⁹).
+fn small(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use events::event::{Merger, Retraction, Simplification};
+    use events::value::{
+        Agency, AnnualVolume, Applicant, Hours, Level, LongText, Name, Online, Sector, Steps, Vnd, WorkingDays,
+    };
+    use events::{SCHEMA_VERSION, StreamId};
+
+    use super::*;
+
+    fn procedure(code: &str, days: u64) -> Procedure {
+        Procedure {
+            code: ProcedureCode::parse(code).unwrap(),
+            name: Name::parse(code).unwrap(),
+            sector: Sector::parse("Hộ tịch").unwrap(),
+            agency: Agency::parse("UBND").unwrap(),
+            level: Level::Commune,
+            applicant: Applicant::Citizen,
+            processing_days: WorkingDays::from_hundredths(days * 100).unwrap(),
+            steps: Steps::new(2).unwrap(),
+            documents: vec![],
+            fee_vnd: Vnd::new(1_000).unwrap(),
+            out_of_pocket_vnd: Vnd::new(0).unwrap(),
+            applicant_hours: Hours::from_hundredths(150).unwrap(),
+            annual_volume: AnnualVolume::new(10).unwrap(),
+            online: Online::None,
+            legal_basis: LongText::default(),
+        }
+    }
+
+    /// Registrations, late simplifications, a merge and the retraction of one of its copies.
+    fn log() -> Vec<Event> {
+        let day = |d: i64| Date::from_inner(Date::from_ymd(2011, 1, 1).unwrap().inner() + time::Duration::days(d));
+        let code = |c: &str| ProcedureCode::parse(c).unwrap();
+        let simplify = |c: &str, days: u64| {
+            Change::ProcedureSimplified(Simplification {
+                code: code(c),
+                set: Changes {
+                    processing_days: Some(WorkingDays::from_hundredths(days * 100).unwrap()),
+                    ..Changes::default()
+                },
+                measures: vec![],
+            })
+        };
+        let merger = Change::ProceduresMerged(Merger { sources: vec![code("A"), code("B")], into: procedure("C", 1) });
+        let script: Vec<(&str, i64, Change)> = vec![
+            ("A", 0, Change::ProcedureRegistered(procedure("A", 9))),
+            ("B", 0, Change::ProcedureRegistered(procedure("B", 8))),
+            ("A", 50, simplify("A", 7)),
+            ("B", 20, simplify("B", 6)),
+            ("A", 10, simplify("A", 5)),
+            ("A", 100, merger.clone()),
+            ("B", 100, merger.clone()),
+            ("C", 100, merger),
+            (
+                "A",
+                120,
+                Change::EntryRetracted(Retraction { event_id: Uuid::from_u128(6), reason: LongText::default() }),
+            ),
+            ("B", 30, simplify("B", 4)),
+        ];
+        script
+            .into_iter()
+            .enumerate()
+            .map(|(i, (c, d, change))| {
+                let seq = i as u64 + 1;
+                // The three copies of the merge share one recorded_at.
+                let at = if (6..=8).contains(&seq) { 6 } else { seq as i64 };
+                Event {
+                    event_id: Uuid::from_u128(u128::from(seq)),
+                    seq,
+                    stream: StreamId::procedure(&code(c)),
+                    version: 0,
+                    schema_version: SCHEMA_VERSION,
+                    recorded_at: Timestamp::from_micros(at * 1_000_000),
+                    effective_on: day(d),
+                    actor: String::new(),
+                    command_id: None,
+                    legal_basis: LongText::default(),
+                    note: LongText::default(),
+                    change,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_bulk_fold_settling_after_every_entry_equals_one_that_settles_once_and_live_apply() {
+        let events = log();
+        let once = Projection::fold(&events).unwrap();
+        let mut often = Projection { staged_at_most: Some(1), ..Projection::default() };
+        often.extend(&events).unwrap();
+        often.staged_at_most = None;
+        let mut live = Projection::new();
+        for e in &events {
+            live.apply(e).unwrap();
+        }
+        assert_eq!(once, often);
+        assert_eq!(once, live);
+        // The merge is retracted in every stream (only A's copy was named).
+        let c = once.index_of("C").unwrap();
+        let now = Timestamp::from_micros(i64::MAX);
+        assert!(!once.timeline(c).state(Date::from_ymd(2012, 1, 1).unwrap(), now).is_registered());
+        let b = once.timeline(once.index_of("B").unwrap()).state(Date::from_ymd(2012, 1, 1).unwrap(), now);
+        assert_eq!((b.standing(), b.processing_days()), (Standing::Active, 400));
+    }
+}
