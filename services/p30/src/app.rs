@@ -94,11 +94,15 @@ pub async fn record(log: &Log, recording: Recording) -> Result<Appended, RecordE
     if let Some((key, fingerprint)) = &recording.idempotency
         && let Some((first, events)) = log.command(key)?
     {
-        return if first == *fingerprint {
-            Ok(Appended { events, replayed: true })
-        } else {
-            Err(RecordError::KeyReused)
-        };
+        if first != *fingerprint {
+            return Err(RecordError::KeyReused);
+        }
+        // Only whoever wrote it first (or an admin) sees the first answer again.
+        let same_writer = events.first().is_some_and(|e| e.actor == recording.grant.name);
+        if !same_writer && recording.grant.role != crate::access::Role::Admin {
+            return Err(RecordError::Forbidden("a command another writer recorded".into()));
+        }
+        return Ok(Appended { events, replayed: true });
     }
     let change = &recording.command.change;
     for _ in 0..RETRIES {

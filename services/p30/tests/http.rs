@@ -481,3 +481,53 @@ async fn a_private_server_needs_a_token_for_reads_but_not_for_health() {
     assert_eq!(write.status(), 403);
     running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn api_edges_answer_with_problem_documents() {
+    let s = Server::start().await;
+    s.post("/v1/procedures", procedure("1.000001", "SXD")).await;
+    let head = s.head();
+    let mut into = procedure("1.000009", "SXD");
+    into.as_object_mut().unwrap().remove("effective_on");
+    let merge = json!({"sources": ["1.000001", "7.777777"], "into": into, "effective_on": "2012-01-01"});
+    assert_problem(&s, head, s.post("/v1/merges", merge).await, StatusCode::UNPROCESSABLE_ENTITY, "/sources/1").await;
+    let (status, body) = s.send("DELETE", "/v1/procedures", None, None).await;
+    assert_eq!((status, body["status"].as_u64()), (StatusCode::METHOD_NOT_ALLOWED, Some(405)));
+    let (status, _) = s.send("GET", "/healthz?x=1", None, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let simplify = json!({"set": {"processing_days": 12}, "effective_on": "2011-07-01"});
+    assert_problem(
+        &s,
+        head,
+        s.post("/v1/procedures/1.000001/simplifications?x=1", simplify).await,
+        StatusCode::BAD_REQUEST,
+        "x",
+    )
+    .await;
+    let (status, doc) = s.send("GET", "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert!(doc["paths"]["/v1/reductions"]["get"].is_object());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn another_writer_cannot_replay_someone_elses_idempotent_answer() {
+    let s = Server::start().await;
+    let sxd = s.token(Role::Recorder, &["SXD"], "Anh Minh");
+    let stp = s.token(Role::Recorder, &["STP"], "Chị Lan");
+    let client = reqwest::Client::new();
+    let send = |token: &str| {
+        client
+            .post(format!("{}/v1/procedures", s.base))
+            .bearer_auth(token)
+            .header("idempotency-key", "shared")
+            .json(&procedure("1.000001", "SXD"))
+            .send()
+    };
+    assert_eq!(send(&sxd).await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(send(&sxd).await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(send(&stp).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(s.head(), 1);
+    s.stop().await;
+}

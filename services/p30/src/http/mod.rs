@@ -52,6 +52,20 @@ impl AppState {
     }
 }
 
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this path does not take that method",
+    )
+    .field("method", "not allowed on this path")
+}
+
+async fn openapi() -> axum::Json<serde_json::Value> {
+    axum::Json(openapi::document())
+}
+
 async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", "no such resource in this API")
         .field("path", "unknown path")
@@ -77,8 +91,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", get(read::events))
         .route("/healthz", get(read::healthz))
         .route("/metrics", get(read::metrics))
+        .route("/openapi.json", get(openapi))
         .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 

@@ -126,9 +126,11 @@ pub async fn procedures(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Problem> {
-    let known = ["agency", "sector", "level", "status", "q", "after", "limit", "as_of", "known_at"];
+    // `baseline_on` is accepted as on every procedure read; the list itself has no figures it changes.
+    let known = ["agency", "sector", "level", "status", "q", "after", "limit", "as_of", "known_at", "baseline_on"];
     let q = s.reading(&headers, q, &known).await?;
     let at = q.moment()?;
+    q.date("baseline_on")?;
     let limit = q.number("limit", 100, 1, 1000)? as usize;
     if let Some(level) = q.get("level")
         && !["central", "province", "district", "commune"].contains(&level)
@@ -299,9 +301,10 @@ async fn catch_up(s: &AppState, cursor: &mut u64, until: u64, tx: &tokio::sync::
 }
 
 /// `GET /healthz`: up, and where the log and the projection stand.
-pub async fn healthz(State(s): State<AppState>) -> Response {
-    axum::Json(json!({"status": "ok", "log_head": s.log.head(), "projected": *s.live.projected.borrow()}))
-        .into_response()
+pub async fn healthz(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
+    Params(q).only(&[])?;
+    let body = json!({"status": "ok", "log_head": s.log.head(), "projected": *s.live.projected.borrow()});
+    Ok(axum::Json(body).into_response())
 }
 
 /// `GET /metrics`: Prometheus text: request counts and latencies, append latency, the log head.
@@ -311,6 +314,7 @@ pub async fn metrics(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Problem> {
     s.authorize_read(&headers, q.get("token").map(String::as_str))?;
+    Params(q).only(&[])?;
     metrics::gauge!("p30_log_head").set(s.log.head() as f64);
     metrics::gauge!("p30_projected_seq").set(*s.live.projected.borrow() as f64);
     let text = crate::telemetry::prometheus().map(|h| h.render()).unwrap_or_default();

@@ -47,6 +47,10 @@ async fn write(
     build: impl FnOnce(Map<String, Value>) -> Result<Built, Problem>,
 ) -> Result<Response, Problem> {
     let grant = state.authenticate(headers, None)?;
+    if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
+        let name = query.split('&').next().unwrap_or(query).split('=').next().unwrap_or(query);
+        return Err(Problem::bad_request(name, "writes take no query parameters"));
+    }
     let bytes = axum::body::to_bytes(raw, body::MAX_BODY).await.map_err(|_| body::too_large())?;
     let object = body::object(headers, &bytes)?;
     let idempotency = match headers.get("idempotency-key") {
@@ -65,6 +69,11 @@ async fn write(
         }
     };
     let built = build(object)?;
+    // A code in the body that is not in the log is a field error (422), not a missing resource (404).
+    let body_codes = match &built.change {
+        Change::ProceduresMerged(m) => m.sources.clone(),
+        _ => Vec::new(),
+    };
     let effective_on = built.envelope.effective_on.unwrap_or_else(|| eventstore::system_clock().date_in_vietnam());
     let command = Command {
         change: built.change,
@@ -73,7 +82,13 @@ async fn write(
         note: built.envelope.note,
     };
     let recording = Recording { command, grant, idempotency, expected: built.expected };
-    let appended = record(&state.log, recording).await.map_err(problem_of)?;
+    let appended = record(&state.log, recording).await.map_err(|e| match e {
+        RecordError::Refused(Refusal::UnknownProcedure { code }) if body_codes.contains(&code) => {
+            let i = body_codes.iter().position(|c| *c == code).unwrap_or(0);
+            Problem::invalid(&format!("/sources/{i}"), format!("there is no procedure {code}"))
+        }
+        other => problem_of(other),
+    })?;
     let events: Vec<Value> = appended
         .events
         .iter()
