@@ -9,6 +9,7 @@ pub mod export;
 pub mod http;
 pub mod inventory;
 pub mod live;
+pub mod nats;
 pub mod nats_server;
 pub mod report;
 pub mod server;

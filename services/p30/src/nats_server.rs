@@ -33,39 +33,58 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Spawns `nats-server -js` on `port` with its store in `store`, and waits until it says it is ready.
+fn spawn(port: u16, store: &std::path::Path) -> anyhow::Result<Child> {
+    let bin = binary();
+    let mut child = Command::new(&bin)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {} (install Debian's nats-server)", bin.display()))?;
+    let stderr = child.stderr.take().context("nats-server stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains("Server is ready") => break,
+            Some(Ok(line)) => seen.push(line),
+            _ => {
+                let _ = child.kill();
+                bail!("nats-server exited before it was ready: {}", seen.join(" | "));
+            }
+        }
+    }
+    // Keep draining its log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok(child)
+}
+
 impl NatsServer {
     /// Starts the server and returns once it logs that it is ready.
     pub fn start() -> anyhow::Result<Self> {
         let store = tempfile::tempdir()?;
         let port = free_port()?;
-        let bin = binary();
-        let mut child = Command::new(&bin)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(store.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot start {} (install Debian's nats-server)", bin.display()))?;
-        let stderr = child.stderr.take().context("nats-server stderr")?;
-        let mut lines = BufReader::new(stderr).lines();
-        let mut seen = Vec::new();
-        loop {
-            match lines.next() {
-                Some(Ok(line)) if line.contains("Server is ready") => break,
-                Some(Ok(line)) => seen.push(line),
-                _ => {
-                    let _ = child.kill();
-                    bail!("nats-server exited before it was ready: {}", seen.join(" | "));
-                }
-            }
-        }
-        // Keep draining its log so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        let child = spawn(port, store.path())?;
         Ok(Self { child, port, _store: store })
     }
 
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server with SIGKILL (an outage), keeping its port and store for [`Self::restart`].
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port with the same store.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        self.child = spawn(self.port, self._store.path())?;
+        Ok(())
     }
 }
 

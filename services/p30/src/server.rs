@@ -56,6 +56,15 @@ pub async fn start(
     config: Config,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
+    start_with_nats(config, None, signal).await
+}
+
+/// Like [`start`], publishing events and projection rows to NATS when `nats` is given.
+pub async fn start_with_nats(
+    config: Config,
+    nats: Option<crate::nats::Config>,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
     crate::telemetry::prometheus();
     let log = Log::open(&config.data_dir, Options::default())
         .with_context(|| format!("cannot open the data dir {}", config.data_dir.display()))?;
@@ -71,7 +80,14 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let (stop_streams, shutdown) = watch::channel(false);
     let live = crate::live::Live::start(log.clone(), shutdown.clone()).await?;
+    let nats_progress = nats.map(|nats| {
+        let progress = Arc::new(crate::nats::Progress::default());
+        tokio::spawn(crate::nats::publish_events(log.clone(), nats.clone(), progress.clone(), shutdown.clone()));
+        tokio::spawn(crate::nats::publish_projections(live.clone(), nats, shutdown.clone()));
+        progress
+    });
     let state = AppState {
+        nats: nats_progress,
         log: log.clone(),
         tokens: Arc::new(Tokens::new(&config.data_dir)),
         live,

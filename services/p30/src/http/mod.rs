@@ -25,6 +25,8 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     /// The projection and the live feed.
     pub live: crate::live::Live,
+    /// Where publishing to NATS stands, when p30 publishes there.
+    pub nats: Option<Arc<crate::nats::Progress>>,
     /// `serve --private`: reads need a token too (except `/healthz` and the catalogue).
     pub private: bool,
     /// Flips to true on shutdown, so long-lived streams (SSE) end and the server can stop.

@@ -303,7 +303,13 @@ async fn catch_up(s: &AppState, cursor: &mut u64, until: u64, tx: &tokio::sync::
 /// `GET /healthz`: up, and where the log and the projection stand.
 pub async fn healthz(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Response, Problem> {
     Params(q).only(&[])?;
-    let body = json!({"status": "ok", "log_head": s.log.head(), "projected": *s.live.projected.borrow()});
+    let head = s.log.head();
+    let mut body = json!({"status": "ok", "log_head": head, "projected": *s.live.projected.borrow()});
+    if let Some(nats) = &s.nats {
+        let published = nats.published();
+        let connected = nats.connected.load(std::sync::atomic::Ordering::SeqCst) == 1;
+        body["nats"] = json!({"connected": connected, "published": published, "lag": head.saturating_sub(published)});
+    }
     Ok(axum::Json(body).into_response())
 }
 
@@ -317,6 +323,9 @@ pub async fn metrics(
     Params(q).only(&[])?;
     metrics::gauge!("p30_log_head").set(s.log.head() as f64);
     metrics::gauge!("p30_projected_seq").set(*s.live.projected.borrow() as f64);
+    if let Some(nats) = &s.nats {
+        metrics::gauge!("p30_nats_publish_lag").set(s.log.head().saturating_sub(nats.published()) as f64);
+    }
     let text = crate::telemetry::prometheus().map(|h| h.render()).unwrap_or_default();
     let mut response = (StatusCode::OK, text).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));

@@ -1,0 +1,259 @@
+//! NATS: the outbox that publishes every durable event to JetStream (`P30_EVENTS`), and the projection
+//! rows to `p30.projections.{name}.{key}` and the key-value bucket `P30_PROJECTIONS`.
+//!
+//! The log is the source of truth; NATS never blocks a write. The publisher follows the log's durable
+//! head on its own task. Where it resumes (after a restart of p30 or an outage of NATS) is read from the
+//! stream itself — the `P30-Seq` header of its last message — because JetStream acknowledges before it
+//! fsyncs: after a crash of `nats-server`, the stream may end before the last seq it acknowledged, and
+//! resuming from our own record would leave a gap. Each publish also names the stream sequence it expects
+//! to follow (`Nats-Expected-Last-Sequence`), so a failed publish fails every later one in the window
+//! instead of leaving a hole; then the publisher reconnects and resumes from the stream again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv, stream};
+use events::Event;
+use eventstore::Log;
+use tokio::sync::watch;
+
+use crate::live::Live;
+
+/// The stream of events.
+pub const EVENTS_STREAM: &str = "P30_EVENTS";
+/// The bucket of projection rows.
+pub const PROJECTIONS_BUCKET: &str = "P30_PROJECTIONS";
+/// Events published per window of acknowledgements.
+const WINDOW: usize = 512;
+
+/// Writes a value as one subject token: every byte outside `A–Z a–z 0–9 -` becomes `_` and two
+/// upper-case hex digits (`1.004227` → `1_2E004227`). Reversible with [`decode_token`].
+pub fn encode_token(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("_{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Reads a token written by [`encode_token`].
+pub fn decode_token(token: &str) -> Option<String> {
+    let bytes = token.as_bytes();
+    let (mut out, mut i) = (Vec::with_capacity(bytes.len()), 0);
+    while i < bytes.len() {
+        if bytes[i] == b'_' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The subject of an event: `p30.events.{type}.{token}`, the token naming its procedure (a merge's
+/// `into`) or `settings`.
+pub fn subject(event: &Event) -> String {
+    let key = event.change.subject_code().map_or("settings", |c| c.as_str());
+    format!("p30.events.{}.{}", event.type_name(), encode_token(key))
+}
+
+/// How to reach NATS.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub url: String,
+    /// Replicas of the stream and the bucket (3 on the three-node cluster).
+    pub replicas: usize,
+}
+
+/// Where publishing stands, for `/healthz` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// The last seq JetStream acknowledged.
+    pub published: AtomicU64,
+    /// 1 while connected and publishing.
+    pub connected: AtomicU64,
+}
+
+impl Progress {
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::SeqCst)
+    }
+}
+
+async fn connect(config: &Config) -> anyhow::Result<(jetstream::Context, stream::Stream, kv::Store)> {
+    let client = async_nats::ConnectOptions::new().name("p30").connect(&config.url).await?;
+    let js = jetstream::new(client);
+    // Get, else create (`get_or_create_stream` misreads nats-server 2.9's "not found" answer).
+    let events = match js.get_stream(EVENTS_STREAM).await {
+        Ok(events) => events,
+        Err(_) => {
+            js.create_stream(stream::Config {
+                name: EVENTS_STREAM.into(),
+                subjects: vec!["p30.events.>".into()],
+                storage: stream::StorageType::File,
+                num_replicas: config.replicas,
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await?
+        }
+    };
+    // The bucket is a stream named by the key-value convention, created directly: the client's
+    // `create_key_value` first asks for account info in a form nats-server 2.9 does not answer.
+    if js.get_stream(format!("KV_{PROJECTIONS_BUCKET}")).await.is_err() {
+        js.create_stream(stream::Config {
+            name: format!("KV_{PROJECTIONS_BUCKET}"),
+            subjects: vec![format!("$KV.{PROJECTIONS_BUCKET}.>")],
+            max_messages_per_subject: 1,
+            storage: stream::StorageType::File,
+            num_replicas: config.replicas,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: stream::DiscardPolicy::New,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await?;
+    }
+    let bucket = js.get_key_value(PROJECTIONS_BUCKET).await?;
+    Ok((js, events, bucket))
+}
+
+/// The seq in the `P30-Seq` header of the stream's last message, and the stream's last sequence.
+async fn resume_point(events: &mut stream::Stream) -> anyhow::Result<(u64, u64)> {
+    let last = events.info().await?.state.last_sequence;
+    if last == 0 {
+        return Ok((0, 0));
+    }
+    let message = events.get_raw_message(last).await?;
+    let seq = message
+        .headers
+        .get("P30-Seq")
+        .and_then(|v| v.as_str().parse::<u64>().ok())
+        .ok_or_else(|| anyhow::anyhow!("the last message of {EVENTS_STREAM} has no P30-Seq header"))?;
+    Ok((seq, last))
+}
+
+/// Publishes the log to JetStream until `shutdown`, reconnecting and resuming as often as needed.
+pub async fn publish_events(log: Log, config: Config, progress: Arc<Progress>, mut shutdown: watch::Receiver<bool>) {
+    let mut backoff = Duration::from_millis(100);
+    while !*shutdown.borrow() {
+        let outcome = tokio::select! {
+            r = publish_session(&log, &config, &progress) => r,
+            _ = shutdown.wait_for(|&s| s) => return,
+        };
+        progress.connected.store(0, Ordering::SeqCst);
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "publishing to NATS paused; will resume from the stream's last event");
+        }
+        // A pause between attempts while NATS is away (not a synchronisation: nothing waits on it).
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.wait_for(|&s| s) => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// One connection's worth of publishing: resume from the stream, then follow the log.
+async fn publish_session(log: &Log, config: &Config, progress: &Progress) -> anyhow::Result<()> {
+    let (js, mut events, _bucket) = connect(config).await?;
+    let (mut published, mut stream_last) = resume_point(&mut events).await?;
+    progress.published.store(published, Ordering::SeqCst);
+    progress.connected.store(1, Ordering::SeqCst);
+    let mut heads = log.subscribe();
+    loop {
+        heads.wait_for(|&h| h > published).await?;
+        let (reader, after) = (log.clone(), published);
+        let batch = tokio::task::spawn_blocking(move || reader.read_after(after, WINDOW)).await??;
+        let mut acks = Vec::with_capacity(batch.len());
+        for (i, event) in batch.iter().enumerate() {
+            let message = jetstream::message::PublishMessage::build()
+                .payload(event.to_json().to_string().into())
+                .message_id(event.event_id.to_string())
+                .header("P30-Seq", event.seq.to_string().as_str())
+                .header("P30-Schema-Version", event.schema_version.to_string().as_str())
+                .expected_last_sequence(stream_last + i as u64);
+            acks.push(js.send_publish(subject(event), message).await?);
+        }
+        for (ack, event) in acks.into_iter().zip(&batch) {
+            let ack = ack.await?;
+            stream_last = ack.sequence;
+            published = event.seq;
+            progress.published.store(published, Ordering::SeqCst);
+        }
+        metrics::gauge!("p30_nats_published_seq").set(published as f64);
+    }
+}
+
+/// Puts every projection row the live feed carries into the bucket and on its subject (values as of
+/// today; a bucket key is `{name}.{token}`).
+pub async fn publish_projections(live: Live, config: Config, mut shutdown: watch::Receiver<bool>) {
+    let mut feed = live.feed.subscribe();
+    let mut session: Option<(async_nats::Client, kv::Store)> = None;
+    loop {
+        let message = tokio::select! {
+            m = feed.recv() => m,
+            _ = shutdown.wait_for(|&s| s) => return,
+        };
+        let message = match message {
+            Ok(m) => m,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(skipped = n, "projection publishing fell behind; later rows carry the latest values");
+                continue;
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        if session.is_none() {
+            session = match connect_core(&config).await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot reach NATS for projection rows");
+                    continue;
+                }
+            };
+        }
+        let Some((client, bucket)) = &session else { continue };
+        let mut failed = false;
+        for change in &message.changes {
+            let (Some(name), Some(key)) = (change["name"].as_str(), change["key"].as_str()) else { continue };
+            let token = encode_token(key);
+            let value: bytes::Bytes = change["value"].to_string().into();
+            failed |= bucket.put(format!("{name}.{token}"), value.clone()).await.is_err();
+            failed |= client.publish(format!("p30.projections.{name}.{token}"), value).await.is_err();
+        }
+        if failed {
+            session = None;
+        }
+    }
+}
+
+async fn connect_core(config: &Config) -> anyhow::Result<(async_nats::Client, kv::Store)> {
+    let (js, _, bucket) = connect(config).await?;
+    Ok((js.client(), bucket))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_become_one_reversible_token() {
+        assert_eq!(encode_token("1.004227"), "1_2E004227");
+        assert_eq!(encode_token("1.012753.H19"), "1_2E012753_2EH19");
+        assert_eq!(encode_token("a_b"), "a_5Fb");
+        for code in ["1.004227", "1.012753.H19", "a_b-c.d", "Hộ tịch", "settings", "_2E"] {
+            assert_eq!(decode_token(&encode_token(code)).as_deref(), Some(code));
+            assert!(encode_token(code).bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        }
+    }
+}
