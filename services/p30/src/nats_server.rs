@@ -94,3 +94,81 @@ impl Drop for NatsServer {
         let _ = self.child.wait();
     }
 }
+
+/// Three `nats-server -js` nodes clustered on loopback (each with its own client and route port and
+/// store), as `infra/nats/cluster-*.conf` describes; killed on drop.
+#[derive(Debug)]
+pub struct NatsCluster {
+    nodes: Vec<Option<Child>>,
+    ports: Vec<u16>,
+    _dir: tempfile::TempDir,
+}
+
+impl NatsCluster {
+    pub fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect::<anyhow::Result<_>>()?;
+        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect::<anyhow::Result<_>>()?;
+        let route_list: Vec<String> = routes.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect();
+        let mut nodes = Vec::new();
+        for i in 0..3 {
+            let store = dir.path().join(format!("node-{i}"));
+            let config = format!(
+                "server_name: p30-test-{i}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}\" }}\n\
+                 cluster {{ name: p30-test, listen: 127.0.0.1:{}, routes: [{}] }}\n",
+                ports[i],
+                store.display(),
+                routes[i],
+                route_list.join(", ")
+            );
+            let file = dir.path().join(format!("node-{i}.conf"));
+            std::fs::write(&file, config)?;
+            let bin = binary();
+            let mut child = Command::new(&bin)
+                .arg("-c")
+                .arg(&file)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .with_context(|| format!("cannot start {}", bin.display()))?;
+            let stderr = child.stderr.take().context("nats-server stderr")?;
+            let mut lines = BufReader::new(stderr).lines();
+            loop {
+                match lines.next() {
+                    Some(Ok(line)) if line.contains("Server is ready") => break,
+                    Some(Ok(_)) => {}
+                    _ => bail!("cluster node {i} exited before it was ready"),
+                }
+            }
+            std::thread::spawn(move || lines.for_each(drop));
+            nodes.push(Some(child));
+        }
+        Ok(Self { nodes, ports, _dir: dir })
+    }
+
+    /// Every node's client URL, comma-separated (what `--nats-url` takes for a cluster).
+    pub fn url(&self) -> String {
+        self.ports.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+    }
+
+    /// One node's client URL.
+    pub fn node_url(&self, i: usize) -> String {
+        format!("nats://127.0.0.1:{}", self.ports[i])
+    }
+
+    /// Stops node `i` with SIGKILL.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}

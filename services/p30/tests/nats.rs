@@ -180,3 +180,32 @@ async fn an_outage_of_nats_during_writes_and_a_restart_of_p30_leave_no_gap_and_n
     assert_eq!(ids, (1..=850).collect::<Vec<_>>());
     running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn on_the_three_node_cluster_publishing_goes_on_with_one_node_stopped() {
+    let mut cluster = p30::nats_server::NatsCluster::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let admin = create_token(dir.path(), Role::Admin, vec![], None).unwrap();
+    let config = p30::server::Config {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".into(),
+        private: false,
+        demo: false,
+    };
+    let nats = p30::nats::Config { url: cluster.url(), replicas: 3 };
+    let running = p30::server::start_with_nats(config, Some(nats), std::future::pending()).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let client = reqwest::Client::new();
+    for i in 0..20 {
+        post(&client, &base, &admin, "/v1/procedures", registration(&format!("5.{i:06}"))).await;
+    }
+    // Wait until the first 20 are replicated (read through node 0), then stop node 2.
+    assert_eq!(stream_events(&cluster.node_url(0), 20).await.len(), 20);
+    cluster.kill(2);
+    for i in 20..40 {
+        post(&client, &base, &admin, "/v1/procedures", registration(&format!("5.{i:06}"))).await;
+    }
+    let got = stream_events(&cluster.node_url(1), 40).await;
+    assert_eq!(got.iter().map(|m| m.1).collect::<Vec<_>>(), (1..=40).collect::<Vec<_>>());
+    running.stop().await.unwrap();
+}
