@@ -228,14 +228,17 @@ pub async fn publish_projections(live: Live, config: Config, mut shutdown: watch
             };
         }
         let Some((client, bucket)) = &session else { continue };
+        // The rows of one event go out together: one round trip for all the bucket's acknowledgements.
+        let mut puts = Vec::with_capacity(message.changes.len());
         let mut failed = false;
         for change in &message.changes {
             let (Some(name), Some(key)) = (change["name"].as_str(), change["key"].as_str()) else { continue };
             let token = encode_token(key);
             let value: bytes::Bytes = change["value"].to_string().into();
-            failed |= bucket.put(format!("{name}.{token}"), value.clone()).await.is_err();
-            failed |= client.publish(format!("p30.projections.{name}.{token}"), value).await.is_err();
+            failed |= client.publish(format!("p30.projections.{name}.{token}"), value.clone()).await.is_err();
+            puts.push(bucket.put(format!("{name}.{token}"), value));
         }
+        failed |= futures::future::join_all(puts).await.iter().any(Result::is_err);
         if failed {
             session = None;
         }
