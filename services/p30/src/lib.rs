@@ -4,6 +4,7 @@
 pub mod access;
 pub mod app;
 pub mod bench;
+pub mod bench_live;
 pub mod demo;
 pub mod export;
 pub mod http;
@@ -14,3 +15,4 @@ pub mod nats_server;
 pub mod report;
 pub mod server;
 pub mod telemetry;
+pub mod web;

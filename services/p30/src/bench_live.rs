@@ -1,0 +1,189 @@
+//! `p30 bench live`: how long after its commit an event reaches SSE subscribers and a NATS subscriber,
+//! beside the in-process notification of the same commit (the log's durable-head watch).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use crate::bench::{Figure, median};
+use crate::nats_server::NatsServer;
+
+/// Settings of `p30 bench live`.
+#[derive(Clone, Debug)]
+pub struct LiveSettings {
+    pub subscribers: usize,
+    pub events_per_second: u64,
+    pub events: u64,
+    pub rounds: usize,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self { subscribers: 100, events_per_second: 1000, events: 2000, rounds: 3 }
+    }
+}
+
+/// Arrival times by seq, for one kind of receiver (many receivers of a kind record each arrival).
+type Arrivals = Arc<Mutex<Vec<(u64, Instant)>>>;
+
+fn p99(mut xs: Vec<f64>) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_by(f64::total_cmp);
+    xs[((xs.len() as f64 * 0.99) as usize).min(xs.len() - 1)]
+}
+
+/// Latencies in ms from each seq's commit to each of its arrivals.
+fn latencies(commits: &HashMap<u64, Instant>, arrivals: &Arrivals) -> Vec<f64> {
+    let arrivals = arrivals.lock().unwrap_or_else(|p| p.into_inner());
+    arrivals
+        .iter()
+        .filter_map(|(seq, at)| commits.get(seq).map(|c| at.saturating_duration_since(*c).as_secs_f64() * 1000.0))
+        .collect()
+}
+
+/// One round: a fresh server publishing to `nats`, `subscribers` SSE clients, one NATS subscriber and
+/// the in-process watch; `events` commits paced at `events_per_second`. Returns p99s (SSE, NATS, watch).
+async fn round(settings: &LiveSettings, nats: &NatsServer) -> anyhow::Result<(f64, f64, f64)> {
+    let dir = tempfile::tempdir()?;
+    let config = crate::server::Config {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".into(),
+        private: false,
+        demo: false,
+    };
+    let nats_config = crate::nats::Config { url: nats.url(), replicas: 1 };
+    let running = crate::server::start_with_nats(config, Some(nats_config), std::future::pending()).await?;
+    let base = format!("http://{}", running.addr);
+    let (sse, nats_arrivals, watch): (Arrivals, Arrivals, Arrivals) = Default::default();
+
+    // In-process: the durable-head watch, as the projector and the publisher see commits.
+    let mut heads = running.log.subscribe();
+    let watch_task = {
+        let watch = watch.clone();
+        let total = settings.events;
+        tokio::spawn(async move {
+            let mut seen = 0;
+            while seen < total && heads.changed().await.is_ok() {
+                let head = *heads.borrow();
+                let now = Instant::now();
+                let mut w = watch.lock().unwrap_or_else(|p| p.into_inner());
+                w.extend((seen + 1..=head).map(|s| (s, now)));
+                seen = head;
+            }
+        })
+    };
+    // NATS: a plain subscriber on the events' subjects.
+    let client = async_nats::connect(nats.url()).await?;
+    let mut subscription = client.subscribe("p30.events.>").await?;
+    client.flush().await?;
+    let nats_task = {
+        let arrivals = nats_arrivals.clone();
+        let total = settings.events;
+        tokio::spawn(async move {
+            let mut n = 0;
+            while n < total {
+                let Some(m) = subscription.next().await else { break };
+                let now = Instant::now();
+                let seq = m.headers.as_ref().and_then(|h| h.get("P30-Seq")).and_then(|v| v.as_str().parse().ok());
+                if let Some(seq) = seq {
+                    arrivals.lock().unwrap_or_else(|p| p.into_inner()).push((seq, now));
+                    n += 1;
+                }
+            }
+        })
+    };
+    // SSE: subscribers that read `id:` lines as they arrive.
+    let http = reqwest::Client::new();
+    let mut sse_tasks = Vec::new();
+    for _ in 0..settings.subscribers {
+        let response = http.get(format!("{base}/v1/subscribe?after=0")).send().await?;
+        let arrivals = sse.clone();
+        let total = settings.events;
+        sse_tasks.push(tokio::spawn(async move {
+            let mut body = response.bytes_stream();
+            let (mut text, mut n) = (String::new(), 0);
+            while n < total {
+                let Some(Ok(chunk)) = body.next().await else { break };
+                let now = Instant::now();
+                text.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = text.find("\n\n") {
+                    let frame: String = text.drain(..end + 2).collect();
+                    if let Some(seq) =
+                        frame.lines().find_map(|l| l.strip_prefix("id:")).and_then(|v| v.trim().parse().ok())
+                    {
+                        arrivals.lock().unwrap_or_else(|p| p.into_inner()).push((seq, now));
+                        n += 1;
+                    }
+                }
+            }
+        }));
+    }
+    // Commits, paced: one registration each tick, timed when the log acknowledges it.
+    let grant = crate::access::Grant {
+        token_sha256: String::new(),
+        role: crate::access::Role::Admin,
+        agencies: Vec::new(),
+        name: "bench".into(),
+    };
+    let mut commits = HashMap::new();
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / settings.events_per_second as f64));
+    for i in 0..settings.events {
+        ticks.tick().await;
+        let procedure = crate::bench::sample_procedure(i);
+        let command = events::decide::Command {
+            change: events::Change::ProcedureRegistered(procedure),
+            effective_on: events::value::Date::parse("2011-01-01").map_err(anyhow::Error::msg)?,
+            legal_basis: events::value::LongText::default(),
+            note: events::value::LongText::default(),
+        };
+        let recording =
+            crate::app::Recording { command, grant: grant.clone(), idempotency: None, expected: Vec::new() };
+        let appended = crate::app::record(&running.log, recording).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let now = Instant::now();
+        for e in appended.events {
+            commits.insert(e.seq, now);
+        }
+    }
+    for t in sse_tasks {
+        t.await?;
+    }
+    nats_task.await?;
+    watch_task.await?;
+    running.stop().await?;
+    Ok((p99(latencies(&commits, &sse)), p99(latencies(&commits, &nats_arrivals)), p99(latencies(&commits, &watch))))
+}
+
+/// `p30 bench live`: p99 from commit to SSE and to NATS, beside commit to in-process notification.
+pub async fn live(settings: &LiveSettings) -> anyhow::Result<Vec<Figure>> {
+    let nats = NatsServer::start()?;
+    let (mut sse, mut nats_p99, mut watch) = (Vec::new(), Vec::new(), Vec::new());
+    for r in 0..settings.rounds {
+        let (s, n, w) = round(settings, &nats).await?;
+        eprintln!("round {}: p99 SSE {s:.3} ms, NATS {n:.3} ms, in-process {w:.3} ms", r + 1);
+        sse.push(s);
+        nats_p99.push(n);
+        watch.push(w);
+    }
+    let baseline = Some("commit → in-process notification p99".to_owned());
+    let rate = format!("{} events/s", settings.events_per_second);
+    Ok(vec![
+        Figure {
+            name: format!("commit → SSE event p99, {} subscribers, {rate}", settings.subscribers),
+            value: median(sse),
+            unit: "ms",
+            baseline: baseline.clone(),
+            baseline_value: Some(median(watch.clone())),
+        },
+        Figure {
+            name: format!("commit → NATS subscriber p99, {rate}"),
+            value: median(nats_p99),
+            unit: "ms",
+            baseline,
+            baseline_value: Some(median(watch)),
+        },
+    ])
+}

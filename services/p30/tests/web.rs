@@ -1,0 +1,59 @@
+//! The dashboard and the public catalogue as HTML from a real server with the demo data: the headline
+//! figures match the API's, search ignores diacritics, a procedure's history reads in plain Vietnamese,
+//! and `?lang=en` switches the labels.
+
+use serde_json::Value;
+
+async fn demo() -> (p30::server::Running, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = p30::server::Config {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".into(),
+        private: false,
+        demo: true,
+    };
+    let running = p30::server::start(config, std::future::pending()).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    (running, base, dir)
+}
+
+async fn html(url: String) -> String {
+    let r = reqwest::get(url).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_dashboard_headline_matches_the_api_in_vietnamese_numbers() {
+    let (running, base, _dir) = demo().await;
+    let page = html(format!("{base}/?as_of=2015-12-31")).await;
+    assert!(page.starts_with("<!doctype html><html lang=\"vi\">"));
+    let api: Value =
+        reqwest::get(format!("{base}/v1/programmes/de-an-30?as_of=2015-12-31")).await.unwrap().json().await.unwrap();
+    let cost = api["figures"]["cost_reduction"].as_f64().unwrap();
+    let shown = format!("data-figure=\"cost_reduction\">{}", p30::web::words::percent(cost));
+    assert!(page.contains(&shown), "{shown} not in the page");
+    let missing = api["missing_vnd"].as_u64().unwrap();
+    assert!(page.contains(&p30::web::words::vnd(missing.into())), "missing VND shown the Vietnamese way");
+    assert!(page.contains("Giảm chi phí") && page.contains("<svg"), "Vietnamese labels and a chart");
+    assert!(page.contains("/catalogue?agency="), "group rows link to their procedures");
+    let english = html(format!("{base}/?lang=en")).await;
+    assert!(english.contains("<html lang=\"en\">") && english.contains("Cost reduction"));
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_catalogue_finds_without_diacritics_and_tells_the_history_in_plain_words() {
+    let (running, base, _dir) = demo().await;
+    let found = html(format!("{base}/catalogue?q=dang%20ky%20khai%20sinh")).await;
+    assert!(found.contains("Đăng ký khai sinh"), "search ignores diacritics");
+    let entry = html(format!("{base}/catalogue/1.000001")).await;
+    assert!(entry.contains("01/07/2011"), "dates the Vietnamese way");
+    assert!(entry.contains("thời hạn giải quyết rút ngắn từ 20 xuống 12 ngày làm việc"), "history in plain words");
+    let merged = html(format!("{base}/catalogue/3.000003")).await;
+    assert!(merged.contains("hợp nhất vào") && merged.contains("/catalogue/3.000010"), "what replaced it");
+    let missing = reqwest::get(format!("{base}/catalogue/9.999999")).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    running.stop().await.unwrap();
+}
