@@ -33,6 +33,7 @@ a { color: var(--accent); } a:focus, button:focus, input:focus, select:focus { o
 .met { color: var(--good); } .missed { color: var(--bad); }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; text-align: right; }
+td { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 th button { font: inherit; font-weight: 700; background: none; border: 0; cursor: pointer; color: var(--ink); padding: 0; }
 .wrap { overflow-x: auto; }
@@ -40,6 +41,7 @@ form.inline { display:flex; gap:.5rem; align-items:center; flex-wrap: wrap; }
 input, select, button.go { font: inherit; padding: .3rem .5rem; }
 .muted { color: var(--muted); } ul.changes { padding-left: 1.2rem; }
 svg text { font-size: 12px; fill: var(--muted); }
+figure { margin: 0; }
 "#;
 
 /// Keeps the page live: reloads `<main>` when the log moves, and sorts tables by a column.
@@ -337,7 +339,26 @@ pub async fn dashboard(
         let sentence = code
             .as_deref()
             .and_then(|c| words::history(lang, c, &stream).into_iter().find(|h| h.1 == e.seq).map(|h| h.2))
-            .unwrap_or_else(|| e.type_name().to_owned());
+            .unwrap_or_else(|| match &e.change {
+                events::Change::ProgrammeDefined(p) => {
+                    format!("{} {}", lang.t("xác định chương trình", "programme defined:"), p.name)
+                }
+                events::Change::TariffSet(t) => format!(
+                    "{} {}: {}/{}",
+                    lang.t("đơn giá thời gian", "time tariff"),
+                    if t.applicant == events::value::TariffApplicant::Citizen {
+                        lang.t("người dân", "citizens")
+                    } else {
+                        lang.t("doanh nghiệp", "businesses")
+                    },
+                    vnd(t.vnd_per_hour.get().into()),
+                    lang.t("giờ", "hour")
+                ),
+                events::Change::EntryRetracted(r) => {
+                    format!("{}: {}", lang.t("rút lại một ghi nhận", "entry retracted"), r.reason)
+                }
+                other => other.type_name().to_owned(),
+            });
         let link = code.map_or(String::new(), |c| {
             format!(" <a href=\"{}\">{}</a>", esc(&with_lang(&format!("/catalogue/{c}"), lang)), esc(&c))
         });
