@@ -78,18 +78,36 @@ pub struct Config {
     pub replicas: usize,
 }
 
-/// Where publishing stands, for `/healthz` and `/metrics`.
-#[derive(Debug, Default)]
+/// Where publishing stands, for `/healthz`, `/metrics` and whoever waits for an event to be out.
+#[derive(Debug)]
 pub struct Progress {
     /// The last seq JetStream acknowledged.
     pub published: AtomicU64,
     /// 1 while connected and publishing.
     pub connected: AtomicU64,
+    acknowledged: watch::Sender<u64>,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self { published: AtomicU64::new(0), connected: AtomicU64::new(0), acknowledged: watch::Sender::new(0) }
+    }
 }
 
 impl Progress {
     pub fn published(&self) -> u64 {
         self.published.load(Ordering::SeqCst)
+    }
+
+    fn set_published(&self, seq: u64) {
+        self.published.store(seq, Ordering::SeqCst);
+        self.acknowledged.send_replace(seq);
+    }
+
+    /// Waits until JetStream has acknowledged every event up to `seq`.
+    pub async fn wait_published(&self, seq: u64) {
+        let mut acknowledged = self.acknowledged.subscribe();
+        let _ = acknowledged.wait_for(|&p| p >= seq).await;
     }
 }
 
@@ -173,7 +191,7 @@ pub async fn publish_events(log: Log, config: Config, progress: Arc<Progress>, m
 async fn publish_session(log: &Log, config: &Config, progress: &Progress) -> anyhow::Result<()> {
     let (js, mut events, _bucket) = connect(config).await?;
     let (mut published, mut stream_last) = resume_point(&mut events).await?;
-    progress.published.store(published, Ordering::SeqCst);
+    progress.set_published(published);
     progress.connected.store(1, Ordering::SeqCst);
     let mut heads = log.subscribe();
     loop {
@@ -194,7 +212,7 @@ async fn publish_session(log: &Log, config: &Config, progress: &Progress) -> any
             let ack = ack.await?;
             stream_last = ack.sequence;
             published = event.seq;
-            progress.published.store(published, Ordering::SeqCst);
+            progress.set_published(published);
         }
         metrics::gauge!("p30_nats_published_seq").set(published as f64);
     }

@@ -26,6 +26,8 @@ pub struct Config {
 pub struct Running {
     pub addr: SocketAddr,
     pub log: Log,
+    /// Where publishing to NATS stands, when the server publishes there.
+    pub nats: Option<Arc<crate::nats::Progress>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -87,7 +89,7 @@ pub async fn start_with_nats(
         progress
     });
     let state = AppState {
-        nats: nats_progress,
+        nats: nats_progress.clone(),
         log: log.clone(),
         tokens: Arc::new(Tokens::new(&config.data_dir)),
         live,
@@ -102,7 +104,7 @@ pub async fn start_with_nats(
         }
     };
     let task = tokio::spawn(http::serve(listener, state, stop_streams, stopped));
-    Ok(Running { addr, log, stop: Some(stop_tx), task })
+    Ok(Running { addr, log, nats: nats_progress, stop: Some(stop_tx), task })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

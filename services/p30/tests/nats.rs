@@ -98,6 +98,7 @@ async fn events_reach_jetstream_in_seq_order_with_subjects_and_headers_and_rows_
     )
     .await;
     let head = running.log.head();
+    tokio::time::timeout(PATIENCE, running.nats.as_ref().unwrap().wait_published(head)).await.expect("published");
     let got = stream_events(&nats.url(), head).await;
     assert_eq!(got.iter().map(|m| m.1).collect::<Vec<_>>(), (1..=head).collect::<Vec<_>>());
     assert_eq!(got[0].0, "p30.events.ProcedureRegistered.1_2E012753_2EH19");
@@ -161,6 +162,7 @@ async fn an_outage_of_nats_during_writes_and_a_restart_of_p30_leave_no_gap_and_n
     write_range(850..1000, base.clone()).await;
     let head = running.log.head();
     assert_eq!(head, 1000);
+    tokio::time::timeout(PATIENCE, running.nats.as_ref().unwrap().wait_published(head)).await.expect("published");
     let got = stream_events(&nats.url(), head).await;
     assert_eq!(got.iter().map(|m| m.1).collect::<Vec<_>>(), (1..=head).collect::<Vec<_>>(), "exactly once, in order");
 
@@ -199,12 +201,14 @@ async fn on_the_three_node_cluster_publishing_goes_on_with_one_node_stopped() {
     for i in 0..20 {
         post(&client, &base, &admin, "/v1/procedures", registration(&format!("5.{i:06}"))).await;
     }
-    // Wait until the first 20 are replicated (read through node 0), then stop node 2.
+    // Wait until the first 20 are acknowledged by the cluster, then stop node 2.
+    tokio::time::timeout(PATIENCE, running.nats.as_ref().unwrap().wait_published(20)).await.expect("published");
     assert_eq!(stream_events(&cluster.node_url(0), 20).await.len(), 20);
     cluster.kill(2);
     for i in 20..40 {
         post(&client, &base, &admin, "/v1/procedures", registration(&format!("5.{i:06}"))).await;
     }
+    tokio::time::timeout(PATIENCE, running.nats.as_ref().unwrap().wait_published(40)).await.expect("published");
     let got = stream_events(&cluster.node_url(1), 40).await;
     assert_eq!(got.iter().map(|m| m.1).collect::<Vec<_>>(), (1..=40).collect::<Vec<_>>());
     running.stop().await.unwrap();
