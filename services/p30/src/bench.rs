@@ -429,3 +429,348 @@ pub async fn http(settings: &HttpSettings) -> anyhow::Result<Vec<Figure>> {
         },
     ])
 }
+
+/// The generated data set a scale benchmark runs on (see `dataset`).
+#[derive(Clone, Debug)]
+pub struct ScaleData {
+    pub spec: crate::dataset::Spec,
+    /// Keep (and reuse) the data set here instead of a temp dir.
+    pub data_dir: Option<std::path::PathBuf>,
+}
+
+impl ScaleData {
+    fn describe(&self) -> String {
+        format!("{} procedures / {} events", self.spec.procedures, self.spec.events)
+    }
+}
+
+/// Settings of `p30 bench rebuild`.
+#[derive(Clone, Debug)]
+pub struct RebuildSettings {
+    pub data: ScaleData,
+    pub rounds: usize,
+    /// Decoder threads of the parallel rebuild.
+    pub decoders: usize,
+    /// Also time the one-thread rebuild each round (a fourth figure).
+    pub sequential: bool,
+}
+
+/// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`), where there is one.
+pub fn proc_status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn mib(kib: Option<u64>) -> f64 {
+    kib.map_or(f64::NAN, |k| k as f64 / 1024.0)
+}
+
+/// Opens the data set's log afresh, so fjall's caches start empty (the OS page cache stays warm: the
+/// same for every contender, and dropping it needs root).
+fn reopen(dir: &std::path::Path) -> anyhow::Result<Log> {
+    Ok(Log::open(dir, Options::default())?)
+}
+
+/// The raw key/value scan: every stored event's bytes visited on one thread, nothing decoded; events/s.
+fn raw_scan_round(dir: &std::path::Path) -> anyhow::Result<f64> {
+    let log = reopen(dir)?;
+    let start = Instant::now();
+    let mut bytes = 0usize;
+    let n = log.scan_raw(0, |_, b| bytes += b.len())?;
+    let elapsed = start.elapsed().as_secs_f64();
+    std::hint::black_box(bytes);
+    log.close();
+    Ok(n as f64 / elapsed)
+}
+
+/// One rebuild from a freshly opened log (parallel, or on one thread); events/s. The projection is
+/// dropped after the clock stops.
+fn rebuild_round(dir: &std::path::Path, decoders: Option<usize>) -> anyhow::Result<f64> {
+    let log = reopen(dir)?;
+    let start = Instant::now();
+    let projection = match decoders {
+        Some(d) => crate::live::rebuild_parallel(&log, d)?,
+        None => crate::live::rebuild_sequential(&log)?,
+    };
+    let elapsed = start.elapsed().as_secs_f64();
+    let n = projection.last_seq();
+    log.close();
+    drop(projection);
+    Ok(n as f64 / elapsed)
+}
+
+/// SPEC's NATS subject token: every byte outside `A–Z a–z 0–9 -` as `_` and two upper-case hex digits.
+fn subject_token(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("_{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The stream the replay baseline reads.
+const REPLAY_STREAM: &str = "P30_EVENTS";
+
+/// Publishes every event of the log as its JSON to a JetStream file stream, once, before measuring: a
+/// thread reads and encodes while this task publishes. Core publishes, with a JetStream publish (acked)
+/// every few thousand messages: its ack means the stream has stored everything before it, which keeps
+/// the publisher from running ahead of the server and proves at the end that nothing was lost.
+async fn publish_for_replay(url: &str, dir: &std::path::Path) -> anyhow::Result<u64> {
+    use async_nats::jetstream::{self, stream};
+    let client = async_nats::connect(url).await?;
+    let js = jetstream::new(client.clone());
+    let mut st = js
+        .create_stream(stream::Config {
+            name: REPLAY_STREAM.into(),
+            subjects: vec!["p30.events.>".into()],
+            storage: stream::StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .context("create the replay stream")?;
+    let log = reopen(dir)?;
+    let total = log.head();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(String, bytes::Bytes)>>(8);
+    let producer = std::thread::spawn(move || -> anyhow::Result<()> {
+        let mut after = 0;
+        loop {
+            let events = log.read_after(after, 5_000)?;
+            let Some(last) = events.last() else { break };
+            after = last.seq;
+            let batch = events
+                .iter()
+                .map(|e| {
+                    let token =
+                        e.change.subject_code().map_or_else(|| "settings".to_owned(), |c| subject_token(c.as_str()));
+                    let subject = format!("p30.events.{}.{token}", e.type_name());
+                    (subject, bytes::Bytes::from(e.to_json().to_string()))
+                })
+                .collect();
+            if tx.blocking_send(batch).is_err() {
+                break;
+            }
+        }
+        log.close();
+        Ok(())
+    });
+    let mut n = 0u64;
+    let mut checkpoint: Option<jetstream::context::PublishAckFuture> = None;
+    while let Some(batch) = rx.recv().await {
+        for (subject, payload) in batch {
+            n += 1;
+            if n.is_multiple_of(4096) || n == total {
+                let ack = js.publish(subject, payload).await?;
+                // One checkpoint in flight: wait for the one before, then go on publishing.
+                if let Some(previous) = checkpoint.replace(ack) {
+                    previous.await?;
+                }
+            } else {
+                client.publish(subject, payload).await?;
+            }
+        }
+    }
+    producer.join().map_err(|_| anyhow::anyhow!("the JSON encoder panicked"))??;
+    if let Some(last) = checkpoint {
+        last.await?;
+    }
+    let stored = st.info().await?.state.messages;
+    anyhow::ensure!(stored == total, "JetStream stored {stored} of {total} events");
+    Ok(total)
+}
+
+/// JetStream's ordered push consumer reading the whole stream from the start; messages/s.
+async fn jetstream_replay_round(url: &str, total: u64) -> anyhow::Result<f64> {
+    use async_nats::jetstream::{self, consumer};
+    use futures::StreamExt;
+    let client = async_nats::connect(url).await?;
+    let js = jetstream::new(client.clone());
+    let st = js.get_stream(REPLAY_STREAM).await?;
+    let start = Instant::now();
+    let ordered = st
+        .create_consumer(consumer::push::OrderedConfig {
+            deliver_subject: client.new_inbox(),
+            deliver_policy: consumer::DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await?;
+    let mut messages = ordered.messages().await?;
+    let (mut n, mut bytes) = (0u64, 0usize);
+    while n < total {
+        let m = messages.next().await.context("the replay ended early")??;
+        bytes += m.payload.len();
+        n += 1;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    std::hint::black_box(bytes);
+    Ok(n as f64 / elapsed)
+}
+
+/// `p30 bench rebuild`: rebuilding the projection from a cold(-ish) log of the generated data set,
+/// against a raw scan of the same log on one thread and against JetStream replaying the same events,
+/// alternating rounds in one run; and the memory the rebuilt projection holds.
+pub fn rebuild(settings: &RebuildSettings) -> anyhow::Result<Vec<Figure>> {
+    let data = crate::dataset::prepare(settings.data.spec, settings.data.data_dir.as_deref())?;
+    let dir = data.dir.clone();
+    let size = settings.data.describe();
+
+    // Memory first, before the JetStream traffic and the other rounds leave their own garbage behind.
+    let rss_before = proc_status_kib("VmRSS");
+    let log = reopen(&dir)?;
+    let start = Instant::now();
+    let projection = crate::live::rebuild_parallel(&log, settings.decoders)?;
+    let first = start.elapsed().as_secs_f64();
+    let rss_after = proc_status_kib("VmRSS");
+    eprintln!(
+        "first rebuild: {} events in {first:.2} s; RSS {:.0} MiB before, {:.0} MiB after (peak {:.0} MiB); \
+         projection's own estimate {:.0} MiB",
+        projection.last_seq(),
+        mib(rss_before),
+        mib(rss_after),
+        mib(proc_status_kib("VmHWM")),
+        projection.footprint().total as f64 / 1048576.0
+    );
+    let total = projection.last_seq();
+    log.close();
+    drop(log);
+    drop(projection);
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    let nats = NatsServer::start()?;
+    let start = Instant::now();
+    let published = runtime.block_on(publish_for_replay(&nats.url(), &dir))?;
+    eprintln!("published {published} events to JetStream in {:.1} s", start.elapsed().as_secs_f64());
+    anyhow::ensure!(published == total, "published {published} events, the log has {total}");
+
+    let (mut scans, mut rebuilds, mut jets, mut sequential) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..settings.rounds {
+        scans.push(raw_scan_round(&dir)?);
+        rebuilds.push(rebuild_round(&dir, Some(settings.decoders))?);
+        if settings.sequential {
+            sequential.push(rebuild_round(&dir, None)?);
+        }
+        jets.push(runtime.block_on(jetstream_replay_round(&nats.url(), total))?);
+        eprintln!(
+            "round {}: raw scan {:.0} ev/s, rebuild {:.0} ev/s{}, jetstream replay {:.0} msg/s",
+            round + 1,
+            scans[round],
+            rebuilds[round],
+            sequential.get(round).map_or(String::new(), |s| format!(" (one thread {s:.0} ev/s)")),
+            jets[round]
+        );
+    }
+    drop(nats);
+    let value = median(rebuilds);
+    let name = format!("rebuild (decode + fold), {size}, {} decoder threads", settings.decoders);
+    let mut figures = vec![
+        Figure {
+            name: name.clone(),
+            value,
+            unit: "events/s",
+            baseline: Some("raw scan".into()),
+            baseline_value: Some(median(scans.clone())),
+        },
+        Figure {
+            name,
+            value,
+            unit: "events/s",
+            baseline: Some("jetstream ordered replay".into()),
+            baseline_value: Some(median(jets)),
+        },
+    ];
+    if settings.sequential {
+        figures.push(Figure {
+            name: format!("rebuild on one thread (decode + fold), {size}"),
+            value: median(sequential),
+            unit: "events/s",
+            baseline: Some("raw scan".into()),
+            baseline_value: Some(median(scans)),
+        });
+    }
+    figures.push(Figure {
+        name: format!("RSS after rebuild, {size}"),
+        value: mib(rss_after),
+        unit: "MiB",
+        baseline: None,
+        baseline_value: None,
+    });
+    Ok(figures)
+}
+
+/// Settings of `p30 bench as-of`.
+#[derive(Clone, Debug)]
+pub struct AsOfSettings {
+    pub data: ScaleData,
+    /// Queries of each kind.
+    pub samples: usize,
+}
+
+/// The `q` quantile (nearest rank) of a sample.
+pub fn quantile(mut xs: Vec<f64>, q: f64) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let rank = ((xs.len() as f64 * q).ceil() as usize).clamp(1, xs.len().max(1));
+    xs.get(rank - 1).copied().unwrap_or(f64::NAN)
+}
+
+/// `p30 bench as-of`: reductions of the whole data set as of a random date in 2011–2020, against the same
+/// question as of today, through the same code path (`Projection::reductions`, no cache), alternating.
+pub fn as_of(settings: &AsOfSettings) -> anyhow::Result<Vec<Figure>> {
+    use projections::{GroupBy, Moment};
+    let data = crate::dataset::prepare(settings.data.spec, settings.data.data_dir.as_deref())?;
+    let log = reopen(&data.dir)?;
+    let projection = crate::live::rebuild(&log)?;
+    log.close();
+    let now = crate::live::now();
+    let mut rng = crate::demo::Rng::new(settings.data.spec.seed ^ 0xA5_0F);
+    let time = |as_of: Date| -> anyhow::Result<f64> {
+        let start = Instant::now();
+        let r = projection.reductions(GroupBy::All, Moment::new(as_of, now.known_at), None)?;
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        std::hint::black_box(r);
+        Ok(ms)
+    };
+    // One of each first, so neither kind pays for warming the caches.
+    time(now.as_of)?;
+    time(crate::dataset::day(1000))?;
+    let (mut past, mut today) = (Vec::new(), Vec::new());
+    for i in 0..settings.samples {
+        let date = crate::dataset::day(rng.below(u64::from(crate::dataset::LAST_DAY) + 1) as u16);
+        // Alternate which goes first, so neither always runs right after the other.
+        if i % 2 == 0 {
+            past.push(time(date)?);
+            today.push(time(now.as_of)?);
+        } else {
+            today.push(time(now.as_of)?);
+            past.push(time(date)?);
+        }
+    }
+    let size = settings.data.describe();
+    eprintln!(
+        "{} samples each: as of a random date p50 {:.2} ms p99 {:.2} ms; as of today p50 {:.2} ms p99 {:.2} ms",
+        settings.samples,
+        quantile(past.clone(), 0.5),
+        quantile(past.clone(), 0.99),
+        quantile(today.clone(), 0.5),
+        quantile(today.clone(), 0.99)
+    );
+    Ok(vec![
+        Figure {
+            name: format!("reductions group_by=all as of a random date 2011–2020, p50, {size}"),
+            value: quantile(past.clone(), 0.5),
+            unit: "ms",
+            baseline: Some("the same query as of today, p50".into()),
+            baseline_value: Some(quantile(today.clone(), 0.5)),
+        },
+        Figure {
+            name: format!("reductions group_by=all as of a random date 2011–2020, p99, {size}"),
+            value: quantile(past, 0.99),
+            unit: "ms",
+            baseline: Some("the same query as of today, p99".into()),
+            baseline_value: Some(quantile(today, 0.99)),
+        },
+    ])
+}

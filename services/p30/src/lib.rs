@@ -5,6 +5,7 @@ pub mod access;
 pub mod app;
 pub mod bench;
 pub mod bench_live;
+pub mod dataset;
 pub mod demo;
 pub mod export;
 pub mod http;

@@ -29,6 +29,20 @@ enum Command {
         /// On first start, load SPEC's worked example and a generated sample province; print an admin token.
         #[arg(long)]
         demo: bool,
+        /// Publish events and projection rows to NATS JetStream (a list separated by commas for a cluster).
+        #[arg(long)]
+        nats_url: Option<String>,
+        /// Replicas of the stream and bucket p30 creates (3 on the three-node cluster).
+        #[arg(long, default_value_t = 1)]
+        nats_replicas: usize,
+    },
+    /// Prints events from NATS (`P30_EVENTS`) as they arrive.
+    Tail {
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+        /// From the first event in the stream, not only new ones.
+        #[arg(long)]
+        from_start: bool,
     },
     /// Manages access tokens.
     Token {
@@ -102,6 +116,17 @@ enum Token {
 
 #[derive(Subcommand, Debug)]
 enum Bench {
+    /// Commit → SSE and commit → NATS latency p99, against commit → in-process notification.
+    Live {
+        #[arg(long, default_value_t = 100)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 1000)]
+        events_per_second: u64,
+        #[arg(long, default_value_t = 2000)]
+        events: u64,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// HTTP writes and reads against GET /healthz on the same server (rps and p99).
     Http {
         #[arg(long, default_value_t = 64)]
@@ -114,6 +139,27 @@ enum Bench {
         /// Procedures in the generated province that reads are about.
         #[arg(long, default_value_t = 2000)]
         procedures: u64,
+    },
+    /// Rebuild rate from a cold log of a generated data set, against a raw scan and JetStream replay; and RSS.
+    Rebuild {
+        #[command(flatten)]
+        data: ScaleArgs,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Decoder threads of the parallel rebuild (default: one per core).
+        #[arg(long)]
+        decoders: Option<usize>,
+        /// Also time the one-thread rebuild each round.
+        #[arg(long)]
+        sequential: bool,
+    },
+    /// Reductions as of a random date in 2011–2020 against the same query as of today (p50, p99).
+    AsOf {
+        #[command(flatten)]
+        data: ScaleArgs,
+        /// Queries of each kind.
+        #[arg(long, default_value_t = 100)]
+        samples: usize,
     },
     /// Durable append rate of concurrent writers (group commit) against one fsync per event and JetStream.
     Append {
@@ -128,6 +174,28 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+}
+
+/// The generated data set of the scale benchmarks (BENCH.md: 200 000 procedures, 10 000 000 events).
+#[derive(clap::Args, Debug)]
+struct ScaleArgs {
+    #[arg(long, default_value_t = 200_000)]
+    procedures: u64,
+    /// Events in all (registrations included).
+    #[arg(long, default_value_t = 10_000_000)]
+    events: u64,
+    #[arg(long, default_value_t = 30)]
+    seed: u64,
+    /// Keep the data set here and reuse it on the next run (default: a temp dir, removed afterwards).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+impl ScaleArgs {
+    fn data(self) -> p30::bench::ScaleData {
+        let spec = p30::dataset::Spec { seed: self.seed, procedures: self.procedures, events: self.events };
+        p30::bench::ScaleData { spec, data_dir: self.data_dir }
+    }
 }
 
 fn main() -> ExitCode {
@@ -151,7 +219,19 @@ fn open_log(data_dir: &std::path::Path) -> anyhow::Result<eventstore::Log> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { data_dir, listen, private, demo } => {
+        Command::Tail { nats_url, from_start } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(p30::nats::tail(&nats_url, from_start, std::io::stdout().lock()))
+        }
+        Command::Bench { what: Bench::Live { subscribers, events_per_second, events, rounds } } => {
+            let settings = p30::bench_live::LiveSettings { subscribers, events_per_second, events, rounds };
+            let runtime = tokio::runtime::Runtime::new()?;
+            for figure in runtime.block_on(p30::bench_live::live(&settings))? {
+                println!("{}", figure.json_line());
+            }
+            Ok(())
+        }
+        Command::Serve { data_dir, listen, private, demo, nats_url, nats_replicas } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -171,7 +251,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     None
                 };
                 let config = p30::server::Config { data_dir, listen, private, demo };
-                let running = p30::server::start(config, p30::server::shutdown_signal()).await?;
+                let nats = nats_url.map(|url| p30::nats::Config { url, replicas: nats_replicas });
+                let running = p30::server::start_with_nats(config, nats, p30::server::shutdown_signal()).await?;
                 println!("p30 is serving on http://{}", running.addr);
                 if let Some(token) = admin {
                     println!("demo data loaded; an admin token for the tour (export P30_TOKEN=…):");
@@ -239,6 +320,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = p30::bench::HttpSettings { connections, seconds, rounds, procedures };
             let runtime = tokio::runtime::Runtime::new()?;
             for figure in runtime.block_on(p30::bench::http(&settings))? {
+                println!("{}", figure.json_line());
+            }
+            Ok(())
+        }
+        Command::Bench { what: Bench::Rebuild { data, rounds, decoders, sequential } } => {
+            let decoders = decoders.unwrap_or_else(p30::live::default_decoders).max(1);
+            let settings =
+                p30::bench::RebuildSettings { data: data.data(), rounds: rounds.max(1), decoders, sequential };
+            for figure in p30::bench::rebuild(&settings)? {
+                println!("{}", figure.json_line());
+            }
+            Ok(())
+        }
+        Command::Bench { what: Bench::AsOf { data, samples } } => {
+            let settings = p30::bench::AsOfSettings { data: data.data(), samples: samples.max(1) };
+            for figure in p30::bench::as_of(&settings)? {
                 println!("{}", figure.json_line());
             }
             Ok(())

@@ -268,22 +268,6 @@ async fn connect_core(config: &Config) -> anyhow::Result<(async_nats::Client, kv
     Ok((js.client(), bucket))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_become_one_reversible_token() {
-        assert_eq!(encode_token("1.004227"), "1_2E004227");
-        assert_eq!(encode_token("1.012753.H19"), "1_2E012753_2EH19");
-        assert_eq!(encode_token("a_b"), "a_5Fb");
-        for code in ["1.004227", "1.012753.H19", "a_b-c.d", "Hộ tịch", "settings", "_2E"] {
-            assert_eq!(decode_token(&encode_token(code)).as_deref(), Some(code));
-            assert!(encode_token(code).bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        }
-    }
-}
-
 /// `p30 tail`: prints each event of `P30_EVENTS` as it arrives (`seq type token: payload`), from the
 /// start of the stream or from now, until the process is stopped.
 pub async fn tail(url: &str, from_start: bool, mut out: impl std::io::Write) -> anyhow::Result<()> {
@@ -311,4 +295,20 @@ pub async fn tail(url: &str, from_start: bool, mut out: impl std::io::Write) -> 
         out.flush()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_become_one_reversible_token() {
+        assert_eq!(encode_token("1.004227"), "1_2E004227");
+        assert_eq!(encode_token("1.012753.H19"), "1_2E012753_2EH19");
+        assert_eq!(encode_token("a_b"), "a_5Fb");
+        for code in ["1.004227", "1.012753.H19", "a_b-c.d", "Hộ tịch", "settings", "_2E"] {
+            assert_eq!(decode_token(&encode_token(code)).as_deref(), Some(code));
+            assert!(encode_token(code).bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        }
+    }
 }

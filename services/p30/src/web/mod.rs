@@ -119,12 +119,19 @@ fn with_lang(path: &str, lang: Lang) -> String {
 }
 
 /// Baseline and current annual cost and average days at each quarter's end, as an SVG line chart.
-fn chart(lang: Lang, points: &[(Date, Option<u128>, Option<u128>, Option<f64>, Option<f64>)]) -> String {
+/// One quarter's end on the chart: baseline and current annual cost (null where a tariff is missing).
+struct Quarter {
+    end: Date,
+    baseline: Option<u128>,
+    current: Option<u128>,
+}
+
+fn chart(lang: Lang, points: &[Quarter]) -> String {
     let (w, h, pad) = (720.0, 260.0, 48.0);
-    let max = points.iter().flat_map(|p| [p.1, p.2]).flatten().max().unwrap_or(1).max(1) as f64;
+    let max = points.iter().flat_map(|p| [p.baseline, p.current]).flatten().max().unwrap_or(1).max(1) as f64;
     let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (points.len().max(2) - 1) as f64;
     let y = |v: u128| h - pad - (h - 2.0 * pad) * v as f64 / max;
-    let line = |pick: &dyn Fn(&(Date, Option<u128>, Option<u128>, Option<f64>, Option<f64>)) -> Option<u128>| {
+    let line = |pick: &dyn Fn(&Quarter) -> Option<u128>| {
         points
             .iter()
             .enumerate()
@@ -137,7 +144,7 @@ fn chart(lang: Lang, points: &[(Date, Option<u128>, Option<u128>, Option<f64>, O
         .enumerate()
         .filter(|(i, _)| i % 4 == 3)
         .map(|(i, p)| {
-            format!("<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>", x(i), h - pad + 18.0, date(p.0))
+            format!("<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>", x(i), h - pad + 18.0, date(p.end))
         })
         .collect();
     let baseline_label = lang.t("Chi phí năm gốc", "Baseline annual cost");
@@ -150,8 +157,8 @@ fn chart(lang: Lang, points: &[(Date, Option<u128>, Option<u128>, Option<f64>, O
          <text x=\"{pad}\" y=\"20\">{} (— —) · {} (——) · max {}</text>{labels}</svg>\
          <figcaption class=\"muted\">{}</figcaption></figure>",
         esc(lang.t("Chi phí tuân thủ hằng năm theo quý", "Annual compliance cost by quarter")),
-        line(&|p| p.1),
-        line(&|p| p.2),
+        line(&|p| p.baseline),
+        line(&|p| p.current),
         esc(baseline_label),
         esc(current_label),
         vnd(max as u128),
@@ -256,13 +263,11 @@ pub async fn dashboard(
             let Some(end) = end.filter(|e| *e <= at.as_of) else { break };
             if let Ok(r) = s.live.reductions(GroupBy::All, Moment::new(end, at.known_at), None) {
                 let g = serde_json::to_value(&r.reductions.groups[0]).unwrap_or(Value::Null);
-                points.push((
+                points.push(Quarter {
                     end,
-                    money(&g["baseline_annual_cost_vnd"]),
-                    money(&g["current_annual_cost_vnd"]),
-                    g["baseline_avg_days"].as_f64(),
-                    g["current_avg_days"].as_f64(),
-                ));
+                    baseline: money(&g["baseline_annual_cost_vnd"]),
+                    current: money(&g["current_annual_cost_vnd"]),
+                });
             }
             quarter += 1;
             if quarter == 4 {

@@ -1,0 +1,33 @@
+//! `p30 tail` prints the events of `P30_EVENTS` as they arrive, one line each: seq, type, code, JSON.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[tokio::test]
+async fn tail_prints_each_event_with_its_seq_type_and_code() {
+    let nats = p30::nats_server::NatsServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = p30::server::Config {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".into(),
+        private: false,
+        demo: true,
+    };
+    let nats_config = p30::nats::Config { url: nats.url(), replicas: 1 };
+    let running = p30::server::start_with_nats(config, Some(nats_config), std::future::pending()).await.unwrap();
+    running.nats.as_ref().unwrap().wait_published(3).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_p30"))
+        .args(["tail", "--from-start", "--nats-url", &nats.url()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Vec<String> = (0..3).map(|_| lines.next().unwrap().unwrap()).collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(first[0].starts_with("1 TariffSet settings: {"), "{}", first[0]);
+    assert!(first[2].starts_with("3 ProcedureRegistered 1.000001: {"), "{}", first[2]);
+    let json: serde_json::Value = serde_json::from_str(first[2].split_once(": ").unwrap().1).unwrap();
+    assert_eq!(json["seq"], 3);
+    running.stop().await.unwrap();
+}
