@@ -253,3 +253,22 @@ fn a_durable_command_can_be_looked_up_by_its_id_before_deciding() {
     assert_eq!(fingerprint, [3; 32]);
     assert_eq!(events, first.events);
 }
+
+#[test]
+fn a_stream_read_again_after_more_appends_has_every_event_in_version_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), Options::default()).unwrap();
+    log.append(append(vec![new_event("1.000001")])).unwrap();
+    assert_eq!(log.read_stream(&stream("1.000001")).unwrap().len(), 1);
+    // Appended through the log (the cache follows) and interleaved with another stream.
+    log.append(append(vec![new_event("1.000001"), new_event("2.000002"), new_event("1.000001")])).unwrap();
+    let versions: Vec<u64> = log.read_stream(&stream("1.000001")).unwrap().iter().map(|e| e.version).collect();
+    assert_eq!(versions, vec![1, 2, 3]);
+    let seqs: Vec<u64> = log.read_stream(&stream("1.000001")).unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 4]);
+    drop(log);
+    // A fresh handle has no cache: the same answer from the index.
+    let log = Log::open(dir.path(), Options::default()).unwrap();
+    let seqs: Vec<u64> = log.read_stream(&stream("1.000001")).unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 4]);
+}
