@@ -41,11 +41,26 @@ async fn post(client: &reqwest::Client, base: &str, token: &str, path: &str, bod
 async fn stream_events(url: &str, head: u64) -> Vec<(String, u64, String, String, Value)> {
     let client = async_nats::connect(url).await.unwrap();
     let js = jetstream::new(client.clone());
-    let stream = js.get_stream(p30::nats::EVENTS_STREAM).await.unwrap();
-    let consumer = stream
-        .create_consumer(push::OrderedConfig { deliver_subject: client.new_inbox(), ..Default::default() })
-        .await
-        .unwrap();
+    // On a cluster that just lost a node, the JetStream API answers only once a new meta leader is
+    // elected: a request that times out meanwhile is asked again (each attempt waits for its own answer).
+    let mut attempts = 0;
+    let consumer = loop {
+        attempts += 1;
+        let stream = match js.get_stream(p30::nats::EVENTS_STREAM).await {
+            Ok(stream) => stream,
+            Err(e) if attempts < 12 => {
+                eprintln!("get_stream: {e}; asking again");
+                continue;
+            }
+            Err(e) => panic!("no stream: {e}"),
+        };
+        let config = push::OrderedConfig { deliver_subject: client.new_inbox(), ..Default::default() };
+        match stream.create_consumer(config).await {
+            Ok(consumer) => break consumer,
+            Err(e) if attempts < 12 => eprintln!("create_consumer: {e}; asking again"),
+            Err(e) => panic!("no consumer: {e}"),
+        }
+    };
     let mut messages = consumer.messages().await.unwrap();
     let mut out = Vec::new();
     while out.last().is_none_or(|m: &(String, u64, String, String, Value)| m.1 < head) {
