@@ -219,6 +219,26 @@ fn with_location(mut response: Response, location: Option<String>) -> Response {
     response
 }
 
+/// A write to the procedure named in the path: the body (which needs `effective_on`) parsed as `B` and
+/// made into a change by `change`, checked against `If-Match`.
+async fn procedure_write<B: serde::de::DeserializeOwned>(
+    s: &AppState,
+    code: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    raw: Body,
+    change: impl FnOnce(ProcedureCode, B) -> Change,
+) -> Result<Response, Problem> {
+    let code = code_in_path(code)?;
+    let build = |mut body: Map<String, Value>| {
+        let envelope = body::envelope(&mut body, true, false)?;
+        let b: B = body::parse(Value::Object(body), "")?;
+        Ok(Built { change: change(code.clone(), b), envelope, expected: expect_path_version(headers, &code)? })
+    };
+    write(s, headers, method, uri, raw, build).await
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SetBody {
@@ -235,15 +255,9 @@ pub async fn simplify(
     headers: HeaderMap,
     raw: Body,
 ) -> Result<Response, Problem> {
-    let code = code_in_path(&code)?;
-    let build = |mut body: Map<String, Value>| {
-        let envelope = body::envelope(&mut body, true, false)?;
-        let b: SetBody = body::parse(Value::Object(body), "")?;
-        let change =
-            Change::ProcedureSimplified(Simplification { code: code.clone(), set: b.set, measures: b.measures });
-        Ok(Built { change, envelope, expected: expect_path_version(&headers, &code)? })
-    };
-    write(&s, &headers, &method, &uri, raw, build).await
+    let change =
+        |code, b: SetBody| Change::ProcedureSimplified(Simplification { code, set: b.set, measures: b.measures });
+    procedure_write(&s, &code, &method, &uri, &headers, raw, change).await
 }
 
 #[derive(Deserialize)]
@@ -260,14 +274,8 @@ pub async fn amend(
     headers: HeaderMap,
     raw: Body,
 ) -> Result<Response, Problem> {
-    let code = code_in_path(&code)?;
-    let build = |mut body: Map<String, Value>| {
-        let envelope = body::envelope(&mut body, true, false)?;
-        let b: AmendBody = body::parse(Value::Object(body), "")?;
-        let change = Change::ProcedureAmended(Amendment { code: code.clone(), set: b.set });
-        Ok(Built { change, envelope, expected: expect_path_version(&headers, &code)? })
-    };
-    write(&s, &headers, &method, &uri, raw, build).await
+    let change = |code, b: AmendBody| Change::ProcedureAmended(Amendment { code, set: b.set });
+    procedure_write(&s, &code, &method, &uri, &headers, raw, change).await
 }
 
 #[derive(Deserialize)]
@@ -287,15 +295,10 @@ pub async fn revise_estimates(
     headers: HeaderMap,
     raw: Body,
 ) -> Result<Response, Problem> {
-    let code = code_in_path(&code)?;
-    let build = |mut body: Map<String, Value>| {
-        let envelope = body::envelope(&mut body, true, false)?;
-        let b: EstimatesBody = body::parse(Value::Object(body), "")?;
-        let change =
-            Change::EstimateRevised(EstimateRevision { code: code.clone(), baseline: b.baseline, current: b.current });
-        Ok(Built { change, envelope, expected: expect_path_version(&headers, &code)? })
+    let change = |code, b: EstimatesBody| {
+        Change::EstimateRevised(EstimateRevision { code, baseline: b.baseline, current: b.current })
     };
-    write(&s, &headers, &method, &uri, raw, build).await
+    procedure_write(&s, &code, &method, &uri, &headers, raw, change).await
 }
 
 #[derive(Deserialize)]
@@ -312,14 +315,8 @@ pub async fn abolish(
     headers: HeaderMap,
     raw: Body,
 ) -> Result<Response, Problem> {
-    let code = code_in_path(&code)?;
-    let build = |mut body: Map<String, Value>| {
-        let envelope = body::envelope(&mut body, true, false)?;
-        let b: AbolitionBody = body::parse(Value::Object(body), "")?;
-        let change = Change::ProcedureAbolished(Abolition { code: code.clone(), reason: b.reason });
-        Ok(Built { change, envelope, expected: expect_path_version(&headers, &code)? })
-    };
-    write(&s, &headers, &method, &uri, raw, build).await
+    let change = |code, b: AbolitionBody| Change::ProcedureAbolished(Abolition { code, reason: b.reason });
+    procedure_write(&s, &code, &method, &uri, &headers, raw, change).await
 }
 
 #[derive(Deserialize)]
