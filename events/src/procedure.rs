@@ -135,14 +135,10 @@ pub struct BurdenRise {
     pub to: String,
 }
 
-impl Changes {
-    /// Names of the attributes this `set` holds, in wire order.
-    pub fn fields(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        macro_rules! push {
-            ($($f:ident),*) => { $( if self.$f.is_some() { out.push(stringify!($f)); } )* };
-        }
-        push!(
+/// Calls the macro `$m` with every attribute a `set` may hold, in wire order.
+macro_rules! every_attribute {
+    ($m:ident) => {
+        $m!(
             name,
             sector,
             agency,
@@ -157,7 +153,18 @@ impl Changes {
             annual_volume,
             online,
             legal_basis
-        );
+        )
+    };
+}
+
+impl Changes {
+    /// Names of the attributes this `set` holds, in wire order.
+    pub fn fields(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        macro_rules! push {
+            ($($f:ident),*) => { $( if self.$f.is_some() { out.push(stringify!($f)); } )* };
+        }
+        every_attribute!(push);
         out
     }
 
@@ -177,22 +184,7 @@ impl Changes {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = &self.$f { p.$f = v.clone(); } )* };
         }
-        set!(
-            name,
-            sector,
-            agency,
-            level,
-            applicant,
-            processing_days,
-            steps,
-            documents,
-            fee_vnd,
-            out_of_pocket_vnd,
-            applicant_hours,
-            annual_volume,
-            online,
-            legal_basis
-        );
+        every_attribute!(set);
     }
 
     /// Every burden that would rise if `p` took these values.
