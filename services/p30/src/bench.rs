@@ -311,12 +311,7 @@ where
 pub async fn http(settings: &HttpSettings) -> anyhow::Result<Vec<Figure>> {
     let dir = tempfile::tempdir()?;
     let token = crate::access::create_token(dir.path(), crate::access::Role::Admin, vec![], Some("bench".into()))?;
-    let config = crate::server::Config {
-        data_dir: dir.path().to_owned(),
-        listen: "127.0.0.1:0".into(),
-        private: false,
-        demo: false,
-    };
+    let config = crate::server::Config::on_loopback(dir.path());
     let running = crate::server::start(config, std::future::pending()).await?;
     let base = format!("http://{}", running.addr);
     // A province to read about, and one procedure per connection to simplify again and again.

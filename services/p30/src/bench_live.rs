@@ -49,12 +49,7 @@ fn latencies(commits: &HashMap<u64, Instant>, arrivals: &Arrivals) -> Vec<f64> {
 /// the in-process watch; `events` commits paced at `events_per_second`. Returns p99s (SSE, NATS, watch).
 async fn round(settings: &LiveSettings, nats: &NatsServer) -> anyhow::Result<(f64, f64, f64)> {
     let dir = tempfile::tempdir()?;
-    let config = crate::server::Config {
-        data_dir: dir.path().to_owned(),
-        listen: "127.0.0.1:0".into(),
-        private: false,
-        demo: false,
-    };
+    let config = crate::server::Config::on_loopback(dir.path());
     let nats_config = crate::nats::Config { url: nats.url(), replicas: 1 };
     let running = crate::server::start_with_nats(config, Some(nats_config), std::future::pending()).await?;
     let base = format!("http://{}", running.addr);

@@ -21,6 +21,13 @@ pub struct Config {
     pub demo: bool,
 }
 
+impl Config {
+    /// A public server on a free loopback port, without demo data (tests and benchmarks).
+    pub fn on_loopback(data_dir: &std::path::Path) -> Self {
+        Self { data_dir: data_dir.to_owned(), listen: "127.0.0.1:0".into(), private: false, demo: false }
+    }
+}
+
 /// A running server: its address, and how to stop it.
 #[derive(Debug)]
 pub struct Running {

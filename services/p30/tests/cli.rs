@@ -226,12 +226,7 @@ fn report_prints_the_reductions_of_the_data_dir_as_a_table_or_json() {
 fn token_create_prints_the_token_last_and_a_running_server_accepts_it() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let config = p30::server::Config {
-        data_dir: dir.path().to_owned(),
-        listen: "127.0.0.1:0".into(),
-        private: true,
-        demo: false,
-    };
+    let config = p30::server::Config { private: true, ..p30::server::Config::on_loopback(dir.path()) };
     let running = runtime.block_on(p30::server::start(config, std::future::pending())).unwrap();
     let out = p30()
         .args([

@@ -8,12 +8,7 @@ use serde_json::{Value, json};
 async fn start() -> (p30::server::Running, String, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let admin = create_token(dir.path(), Role::Admin, vec![], Some("admin".into())).unwrap();
-    let config = p30::server::Config {
-        data_dir: dir.path().to_owned(),
-        listen: "127.0.0.1:0".into(),
-        private: false,
-        demo: false,
-    };
+    let config = p30::server::Config::on_loopback(dir.path());
     let running = p30::server::start(config, std::future::pending()).await.unwrap();
     let base = format!("http://{}", running.addr);
     (running, base, admin, dir)

@@ -16,12 +16,7 @@ impl Server {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let admin = create_token(dir.path(), Role::Admin, vec![], Some("admin".into())).unwrap();
-        let config = p30::server::Config {
-            data_dir: dir.path().to_owned(),
-            listen: "127.0.0.1:0".into(),
-            private: false,
-            demo: false,
-        };
+        let config = p30::server::Config::on_loopback(dir.path());
         let running = p30::server::start(config, std::future::pending()).await.unwrap();
         Self { base: format!("http://{}", running.addr), running: Some(running), dir, admin }
     }
@@ -451,12 +446,7 @@ async fn unknown_paths_are_a_404_problem_document() {
 async fn a_private_server_needs_a_token_for_reads_but_not_for_health() {
     let dir = tempfile::tempdir().unwrap();
     let analyst = create_token(dir.path(), Role::Analyst, vec![], Some("analyst".into())).unwrap();
-    let config = p30::server::Config {
-        data_dir: dir.path().to_owned(),
-        listen: "127.0.0.1:0".into(),
-        private: true,
-        demo: true,
-    };
+    let config = p30::server::Config { private: true, demo: true, ..p30::server::Config::on_loopback(dir.path()) };
     let running = p30::server::start(config, std::future::pending()).await.unwrap();
     let base = format!("http://{}", running.addr);
     let client = reqwest::Client::new();

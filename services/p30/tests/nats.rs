@@ -14,8 +14,7 @@ use serde_json::{Value, json};
 const PATIENCE: Duration = Duration::from_secs(60);
 
 async fn start(dir: &std::path::Path, nats: &NatsServer) -> (p30::server::Running, String) {
-    let config =
-        p30::server::Config { data_dir: dir.to_owned(), listen: "127.0.0.1:0".into(), private: false, demo: false };
+    let config = p30::server::Config::on_loopback(dir);
     let nats = p30::nats::Config { url: nats.url(), replicas: 1 };
     let running = p30::server::start_with_nats(config, Some(nats), std::future::pending()).await.unwrap();
     let base = format!("http://{}", running.addr);
@@ -203,12 +202,7 @@ async fn on_the_three_node_cluster_publishing_goes_on_with_one_node_stopped() {
     let mut cluster = p30::nats_server::NatsCluster::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let admin = create_token(dir.path(), Role::Admin, vec![], None).unwrap();
-    let config = p30::server::Config {
-        data_dir: dir.path().to_owned(),
-        listen: "127.0.0.1:0".into(),
-        private: false,
-        demo: false,
-    };
+    let config = p30::server::Config::on_loopback(dir.path());
     let nats = p30::nats::Config { url: cluster.url(), replicas: 3 };
     let running = p30::server::start_with_nats(config, Some(nats), std::future::pending()).await.unwrap();
     let base = format!("http://{}", running.addr);

@@ -7,12 +7,7 @@ use std::process::{Command, Stdio};
 async fn tail_prints_each_event_with_its_seq_type_and_code() {
     let nats = p30::nats_server::NatsServer::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = p30::server::Config {
-        data_dir: dir.path().to_owned(),
-        listen: "127.0.0.1:0".into(),
-        private: false,
-        demo: true,
-    };
+    let config = p30::server::Config { demo: true, ..p30::server::Config::on_loopback(dir.path()) };
     let nats_config = p30::nats::Config { url: nats.url(), replicas: 1 };
     let running = p30::server::start_with_nats(config, Some(nats_config), std::future::pending()).await.unwrap();
     running.nats.as_ref().unwrap().wait_published(3).await;

@@ -6,12 +6,7 @@ use serde_json::Value;
 
 async fn demo() -> (p30::server::Running, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let config = p30::server::Config {
-        data_dir: dir.path().to_owned(),
-        listen: "127.0.0.1:0".into(),
-        private: false,
-        demo: true,
-    };
+    let config = p30::server::Config { demo: true, ..p30::server::Config::on_loopback(dir.path()) };
     let running = p30::server::start(config, std::future::pending()).await.unwrap();
     let base = format!("http://{}", running.addr);
     (running, base, dir)

@@ -2050,12 +2050,7 @@ mod tests {
         let admin = create_token(dir.path(), Role::Admin, vec![], Some("admin".into())).unwrap();
         let recorder = create_token(dir.path(), Role::Recorder, vec!["STP".into()], None).unwrap();
         let (admin, recorder) = (Some(admin.as_str()), Some(recorder.as_str()));
-        let config = crate::server::Config {
-            data_dir: dir.path().to_owned(),
-            listen: "127.0.0.1:0".into(),
-            private: false,
-            demo: false,
-        };
+        let config = crate::server::Config::on_loopback(dir.path());
         let running = crate::server::start(config, std::future::pending::<()>()).await.unwrap();
         let d = Driver { doc: document(), base: format!("http://{}", running.addr), client: reqwest::Client::new() };
         let (one, gone, programme) = ([("code", "1.000001")], [("code", "2.000005")], [("id", "p30-2011")]);
