@@ -78,9 +78,13 @@ pub fn create_token(
     let token = format!("p30_{}", hex(&secret));
     let name = name.unwrap_or_else(|| format!("{}-{}", format!("{role:?}").to_lowercase(), &hash_token(&token)[..8]));
     let grant = Grant { token_sha256: hash_token(&token), role, agencies, name };
-    let mut line = serde_json::to_string(&grant)?;
+    // A line cut short by a crash is skipped when read; start on a fresh line so this one is not lost with it.
+    let path = tokens_path(data_dir);
+    let torn = std::fs::read(&path).is_ok_and(|bytes| bytes.last().is_some_and(|&b| b != b'\n'));
+    let mut line = if torn { "\n".to_owned() } else { String::new() };
+    line.push_str(&serde_json::to_string(&grant)?);
     line.push('\n');
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(tokens_path(data_dir))?;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
     file.write_all(line.as_bytes())?;
     file.sync_all()?;
     Ok(token)
@@ -156,6 +160,14 @@ mod tests {
         let g = |role| Grant { token_sha256: String::new(), role, agencies: vec![], name: "x".into() };
         assert!(!g(Role::Analyst).may_write_for(std::iter::empty()));
         assert!(g(Role::Admin).may_write_for(["SXD"].into_iter()));
+    }
+
+    #[test]
+    fn a_token_line_torn_by_a_crash_does_not_take_the_next_token_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(tokens_path(dir.path()), "{\"token_sha256\":\"ab").unwrap();
+        let token = create_token(dir.path(), Role::Admin, vec![], None).unwrap();
+        assert!(Tokens::new(dir.path()).grant(&token).is_some());
     }
 
     #[test]
