@@ -3,7 +3,7 @@
 //! and `known_at` (transaction time).
 //!
 //! Pure: no I/O, no clock, no async. Time comes in as values ([`Moment`]); the services own the log, the
-//! sockets and "now".
+//! sockets and "now". A bulk fold may settle on scoped threads (`std::thread::scope`): the caller says how many.
 //!
 //! # Shape
 //! - [`Projection`] ingests recorded events in seq order, live ([`Projection::apply`]) or in bulk
@@ -20,7 +20,7 @@
 //! | call | cost |
 //! | --- | --- |
 //! | [`Projection::apply`] | its procedure's entries dated after the event (none in date order); a merge's streams |
-//! | [`Projection::fold`] | O(E log) once per timeline; ~1 M events/s, ~1 GiB resident at full scale |
+//! | [`Projection::fold`], [`Projection::extend_on`] | one lookup per event (by a [`StreamKey`] computed ahead), then one sort per timeline, on as many threads as given; ~1 GiB resident at full scale |
 //! | [`Projection::reductions`] | one pass over P with two date searches each (about 50–60 ms at full scale, as of any date) |
 //! | [`Projection::programmes`] | one reductions pass per programme |
 //! | [`Projection::procedure`] | the entries of the procedure and of those merged into its terminal |
@@ -78,7 +78,7 @@ use events::value::{Date, ProcedureCode, Timestamp};
 pub use cost::{TariffInForce, Tariffs};
 pub use exact::{Money, Nat, Ratio};
 pub use programmes::ProgrammeProgress;
-pub use projection::{Applied, ApplyError, Moment, Projection};
+pub use projection::{Applied, ApplyError, Moment, Projection, StreamKey};
 pub use reductions::{Group, GroupBy, Reductions};
 pub use view::{Burden, CatalogueEntry, HistoryEntry, Lineage, ListedProcedure, ProcedureView, Status};
 

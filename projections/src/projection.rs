@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use events::event::{Merger, Programme};
 use events::value::{Date, ProcedureCode, TariffApplicant, Text, Timestamp};
 use events::{Change, Changes, Event, Procedure};
+use foldhash::fast::FixedState;
 use uuid::Uuid;
 
 use crate::cost::{TariffInForce, Tariffs};
@@ -87,6 +88,69 @@ impl EventIds {
     pub(crate) fn get(&self, seq: u64) -> Option<Uuid> {
         let at = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
         self.ids.get(at).copied()
+    }
+}
+
+/// Procedure indices by code, for the one lookup every event costs. Codes of up to `SHORT_CODE` bytes —
+/// every real one (`1.012753.H19` has 12) — are keys held inline in the table, so a lookup reads one
+/// bucket instead of chasing a pointer to a boxed string (a cache miss per event, which was half of a
+/// rebuild's fold); longer codes go to a second map. Both hash with foldhash rather than SipHash.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub(crate) struct CodeIndex {
+    short: HashMap<ShortCode, u32, FixedState>,
+    long: HashMap<Box<str>, u32, FixedState>,
+}
+
+/// The longest code held inline in a `CodeIndex`.
+const SHORT_CODE: usize = 24;
+
+/// A code of at most `SHORT_CODE` bytes, padded with zeros (codes never contain one).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+struct ShortCode([u8; SHORT_CODE]);
+
+/// What a bulk fold looks an event's procedure up by, computed ahead of the fold — on a decoder's thread,
+/// say — so the fold reads a key held inline instead of the event's stream name, a string on the heap
+/// that another thread wrote (reading it was most of what a lookup cost).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct StreamKey(Option<ShortCode>);
+
+impl StreamKey {
+    /// The key of `e`'s stream (for a settings stream, or a code too long to hold inline, a key that sends
+    /// the fold to the stream's name).
+    pub fn of(e: &Event) -> Self {
+        Self(e.stream.as_str().strip_prefix("procedure-").and_then(ShortCode::new))
+    }
+}
+
+impl ShortCode {
+    fn new(code: &str) -> Option<Self> {
+        let mut bytes = [0u8; SHORT_CODE];
+        bytes.get_mut(..code.len())?.copy_from_slice(code.as_bytes());
+        Some(Self(bytes))
+    }
+}
+
+impl CodeIndex {
+    fn find(&self, key: &StreamKey) -> Option<u32> {
+        self.short.get(key.0.as_ref()?).copied()
+    }
+
+    fn get(&self, code: &str) -> Option<u32> {
+        match ShortCode::new(code) {
+            Some(short) => self.short.get(&short).copied(),
+            None => self.long.get(code).copied(),
+        }
+    }
+
+    fn insert(&mut self, code: &str, p: u32) {
+        match ShortCode::new(code) {
+            Some(short) => self.short.insert(short, p),
+            None => self.long.insert(code.into(), p),
+        };
+    }
+
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
     }
 }
 
@@ -191,7 +255,7 @@ enum Mode {
 pub struct Projection {
     pub(crate) procedures: Vec<Timeline>,
     /// Procedure index by code.
-    pub(crate) by_code: HashMap<Box<str>, u32>,
+    pub(crate) by_code: CodeIndex,
     /// Procedure indices ordered by code (for the list): kept sorted by `apply`, sorted once at the end
     /// of a bulk fold.
     pub(crate) in_code_order: Vec<u32>,
@@ -208,19 +272,26 @@ pub struct Projection {
     pub(crate) ids: EventIds,
     last_seq: u64,
     open_merge: Option<OpenMerge>,
-    /// Timelines a bulk fold touched, awaiting their sort.
-    dirty: Vec<u32>,
-    /// A bulk fold's entries, in seq order, until it settles.
+    /// A bulk fold's entries, texts and restatements, in seq order, until it settles: a bulk fold does
+    /// not touch a timeline before then, so ingesting an event costs no cache miss on its procedure.
     staged: Vec<Staged>,
+    staged_texts: Vec<(u32, TextChange)>,
+    staged_restatements: Vec<(u32, Restatement)>,
     /// A bulk fold's retractions (procedure, target, recorded_at), resolved when it settles.
     staged_retractions: Vec<(u32, Uuid, Timestamp)>,
     /// Tests settle after every few entries; `None` means `STAGED_AT_MOST`.
     staged_at_most: Option<usize>,
 }
 
-/// How many entries a bulk fold stages before it settles them into their timelines: 4 Mi entries (256 MiB)
-/// bound the fold's peak memory, yet let a timeline grow only a few times over a 10-million-event log.
-const STAGED_AT_MOST: usize = 1 << 22;
+/// How many entries a bulk fold stages before it settles them into their timelines: 16 Mi entries (1 GiB)
+/// bound the fold's peak memory, yet settle a 10-million-event log once, so each timeline is allocated
+/// once, exactly (no heap holes left by growing 200 000 vectors in steps), and the staging vector, one
+/// large allocation, goes back to the system whole.
+const STAGED_AT_MOST: usize = 1 << 24;
+
+/// How many events a bulk fold looks up before it ingests them: the lookups of a window run back to back,
+/// so their cache misses overlap instead of each waiting behind a whole event's work.
+const LOOKAHEAD: usize = 32;
 
 /// An entry of a bulk fold on its way to its timeline: without `Entry`'s cache-line alignment, which
 /// would double the size of a (procedure, entry) pair.
@@ -268,6 +339,69 @@ impl From<StagedEntry> for Entry {
     }
 }
 
+/// What a bulk fold staged, on its way into the timelines.
+struct Staging {
+    entries: Vec<Staged>,
+    texts: Vec<(u32, TextChange)>,
+    restatements: Vec<(u32, Restatement)>,
+}
+
+impl Staging {
+    /// Moves what is staged for the procedures `first..first + timelines.len()` into their timelines
+    /// (in seq order, as staged) and marks those timelines dirty. Everything staged is read, only the
+    /// range's part is taken, so ranges can be settled side by side.
+    fn move_into(&self, first: usize, timelines: &mut [Timeline]) {
+        let len = timelines.len();
+        let local = |p: u32| (p as usize).checked_sub(first).filter(|&i| i < len);
+        let mut counts = vec![0u32; len];
+        for i in self.entries.iter().filter_map(|s| local(s.procedure)) {
+            counts[i] += 1;
+        }
+        for (t, &n) in timelines.iter_mut().zip(&counts) {
+            if n > 0 {
+                t.reserve_exact(n as usize);
+            }
+        }
+        drop(counts);
+        for s in &self.entries {
+            if let Some(i) = local(s.procedure) {
+                timelines[i].push(s.entry.clone().into());
+            }
+        }
+        for (p, text) in &self.texts {
+            if let Some(i) = local(*p) {
+                timelines[i].texts.push(text.clone());
+            }
+        }
+        for (p, restatement) in &self.restatements {
+            if let Some(i) = local(*p) {
+                timelines[i].restatements.push(*restatement);
+            }
+        }
+    }
+}
+
+/// Runs `work` on `threads` contiguous ranges of `timelines` side by side (on this thread alone for one),
+/// giving each the index of its first timeline.
+fn on_ranges(timelines: &mut [Timeline], threads: usize, work: impl Fn(usize, &mut [Timeline]) + Sync) {
+    let per = timelines.len().div_ceil(threads.max(1)).max(1);
+    if threads <= 1 || timelines.len() <= per {
+        work(0, timelines);
+        return;
+    }
+    std::thread::scope(|s| {
+        let mut ranges = timelines.chunks_mut(per).enumerate();
+        let mine = ranges.next();
+        for (i, range) in ranges {
+            let work = &work;
+            s.spawn(move || work(i * per, range));
+        }
+        if let Some((_, range)) = mine {
+            work(0, range);
+        }
+    });
+}
+
 impl Projection {
     pub fn new() -> Self {
         Self::default()
@@ -284,17 +418,47 @@ impl Projection {
     /// Folds more recorded events in bulk (catching up after a restart, say). On an error the events
     /// before the offending one stay applied.
     pub fn extend<E: Borrow<Event>>(&mut self, events: impl IntoIterator<Item = E>) -> Result<(), ApplyError> {
+        self.extend_on(
+            events.into_iter().map(|e| {
+                let key = StreamKey::of(e.borrow());
+                (e, key)
+            }),
+            1,
+        )
+    }
+
+    /// `extend` for events that come with their `StreamKey`s, settling the timelines on `threads` threads
+    /// (the sorts and snapshot rebuilds at the end of a bulk fold are independent per procedure). The
+    /// state is the same for any number of threads.
+    pub fn extend_on<E: Borrow<Event>>(
+        &mut self,
+        events: impl IntoIterator<Item = (E, StreamKey)>,
+        threads: usize,
+    ) -> Result<(), ApplyError> {
         let mut outcome = Ok(());
-        for event in events {
-            if let Err(e) = self.ingest(event.borrow(), Mode::Batch) {
-                outcome = Err(e);
+        let mut events = events.into_iter();
+        let mut window: Vec<(E, StreamKey)> = Vec::with_capacity(LOOKAHEAD);
+        let mut known = [None; LOOKAHEAD];
+        'fold: loop {
+            window.clear();
+            window.extend(events.by_ref().take(LOOKAHEAD));
+            if window.is_empty() {
                 break;
             }
-            if self.staged.len() >= self.staged_at_most.unwrap_or(STAGED_AT_MOST) {
-                self.settle_batch();
+            for (k, (_, key)) in known.iter_mut().zip(&window) {
+                *k = self.by_code.find(key);
+            }
+            for ((e, _), &k) in window.iter().zip(&known) {
+                if let Err(e) = self.ingest(e.borrow(), Mode::Batch, k) {
+                    outcome = Err(e);
+                    break 'fold;
+                }
+                if self.staged.len() >= self.staged_at_most.unwrap_or(STAGED_AT_MOST) {
+                    self.settle_batch(threads);
+                }
             }
         }
-        self.settle_batch();
+        self.settle_batch(threads);
         self.procedures.shrink_to_fit();
         self.ids.ids.shrink_to_fit();
         let procedures = &self.procedures;
@@ -303,38 +467,35 @@ impl Projection {
     }
 
     /// Ends a bulk fold: gives each touched timeline exactly the room its staged entries need, in
-    /// procedure order (no heap holes from growing 200 000 vectors a bit at a time, and neighbouring
-    /// procedures' entries end up neighbours in memory), moves the entries in, resolves the retractions,
-    /// then sorts and rebuilds each touched timeline once.
-    fn settle_batch(&mut self) {
-        let mut counts = vec![0u32; self.procedures.len()];
-        for s in &self.staged {
-            counts[s.procedure as usize] += 1;
-        }
-        for (t, &n) in self.procedures.iter_mut().zip(&counts) {
-            if n > 0 {
-                t.reserve_exact(n as usize);
-            }
-        }
-        drop(counts);
-        for s in std::mem::take(&mut self.staged) {
-            self.procedures[s.procedure as usize].push(s.entry.into());
-        }
+    /// procedure order (neighbouring procedures' entries end up neighbours in memory), moves the entries,
+    /// texts and restatements in, resolves the retractions, then sorts and rebuilds each touched timeline
+    /// once. Procedures are split into `threads` ranges, each settled on a thread of its own; only the
+    /// retractions, which may touch several procedures, are resolved on one.
+    fn settle_batch(&mut self, threads: usize) {
+        let staged = Staging {
+            entries: std::mem::take(&mut self.staged),
+            texts: std::mem::take(&mut self.staged_texts),
+            restatements: std::mem::take(&mut self.staged_restatements),
+        };
+        on_ranges(&mut self.procedures, threads, |first, timelines| staged.move_into(first, timelines));
+        drop(staged);
         for (p, event_id, at) in std::mem::take(&mut self.staged_retractions) {
             self.retract(p, event_id, at, Mode::Batch);
         }
-        for p in std::mem::take(&mut self.dirty) {
-            let t = &mut self.procedures[p as usize];
-            t.sort_and_rebuild();
-            t.texts.shrink_to_fit();
-            t.restatements.shrink_to_fit();
-        }
+        on_ranges(&mut self.procedures, threads, |_, timelines| {
+            for t in timelines.iter_mut().filter(|t| t.dirty) {
+                t.sort_and_rebuild();
+                t.texts.shrink_to_fit();
+                t.restatements.shrink_to_fit();
+            }
+        });
     }
 
     /// Applies one recorded event. Cost: proportional to what it touches — its procedure's entries dated
     /// after it (none for an event recorded in date order), every stream of a merge, or one settings list.
     pub fn apply(&mut self, event: &Event) -> Result<Applied, ApplyError> {
-        let touched = self.ingest(event, Mode::Live)?;
+        let known = self.known_stream(event);
+        let touched = self.ingest(event, Mode::Live, known)?;
         let codes = |ps: Vec<u32>| ps.into_iter().map(|p| self.timeline(p).code.clone()).collect();
         Ok(match touched {
             Touched::Nothing => Applied::default(),
@@ -385,7 +546,16 @@ impl Projection {
         f
     }
 
-    fn ingest(&mut self, e: &Event, mode: Mode) -> Result<Touched, ApplyError> {
+    /// The index of the procedure whose stream `e` is in, if the projection has seen its code. Found
+    /// without parsing (and allocating) the code.
+    fn known_stream(&self, e: &Event) -> Option<u32> {
+        e.stream.as_str().strip_prefix("procedure-").and_then(|c| self.index_of(c))
+    }
+
+    /// Ingests one event; `known` is `known_stream(e)`, looked up by the caller (a bulk fold looks a window
+    /// of events up at once). An index, once given, never changes, so a lookup made before the events
+    /// ahead of `e` were ingested is still right; one that found nothing is made again.
+    fn ingest(&mut self, e: &Event, mode: Mode, known: Option<u32>) -> Result<Touched, ApplyError> {
         if e.seq <= self.last_seq {
             return Err(ApplyError::OutOfOrder { seq: e.seq, last_seq: self.last_seq });
         }
@@ -394,8 +564,7 @@ impl Projection {
         if !matches!(e.change, Change::ProceduresMerged(_)) {
             self.open_merge = None;
         }
-        // A known procedure's stream is found without parsing (and allocating) its code.
-        let known = e.stream.as_str().strip_prefix("procedure-").and_then(|c| self.index_of(c));
+        let known = known.or_else(|| self.known_stream(e));
         Ok(match known {
             Some(p) => self.ingest_procedure(p, e, mode),
             None => match e.stream.code() {
@@ -409,7 +578,7 @@ impl Projection {
     }
 
     pub(crate) fn index_of(&self, code: &str) -> Option<u32> {
-        self.by_code.get(code).copied()
+        self.by_code.get(code)
     }
 
     fn index_or_insert(&mut self, code: &ProcedureCode, mode: Mode) -> u32 {
@@ -418,7 +587,7 @@ impl Projection {
         }
         let p = self.procedures.len() as u32;
         self.procedures.push(Timeline::new(code.clone()));
-        self.by_code.insert(code.as_str().into(), p);
+        self.by_code.insert(code.as_str(), p);
         match mode {
             // A new code shifts 4 bytes a procedure: nothing next to a write.
             Mode::Live => {
@@ -455,13 +624,17 @@ impl Projection {
             }
             Change::EstimateRevised(r) => {
                 if let Some(b) = r.baseline.as_ref().filter(|b| !b.is_empty()) {
-                    self.procedures[p as usize].restatements.push(Restatement {
+                    let restatement = Restatement {
                         seq: e.seq,
                         effective_on: e.effective_on,
                         annual_volume: b.annual_volume.map(|v| small(v.get())),
                         applicant_hours: b.applicant_hours.map(|v| small(v.hundredths())),
                         out_of_pocket_vnd: b.out_of_pocket_vnd.map(|v| small(v.get())),
-                    });
+                    };
+                    match mode {
+                        Mode::Live => self.procedures[p as usize].restatements.push(restatement),
+                        Mode::Batch => self.staged_restatements.push((p, restatement)),
+                    }
                 }
                 let mut after = Snapshot::UNREGISTERED;
                 let mut mask = 0;
@@ -521,17 +694,21 @@ impl Projection {
             kind,
             retracted: false,
         };
-        let t = &mut self.procedures[p as usize];
-        if let Some((name, documents, legal_basis)) = text {
-            t.texts.push(TextChange { seq: e.seq, effective_on: e.effective_on, name, documents, legal_basis });
-        }
+        let text = text.map(|(name, documents, legal_basis)| TextChange {
+            seq: e.seq,
+            effective_on: e.effective_on,
+            name,
+            documents,
+            legal_basis,
+        });
         match mode {
-            Mode::Live => t.insert(entry),
+            Mode::Live => {
+                let t = &mut self.procedures[p as usize];
+                t.texts.extend(text);
+                t.insert(entry);
+            }
             Mode::Batch => {
-                if !t.dirty {
-                    t.dirty = true;
-                    self.dirty.push(p);
-                }
+                self.staged_texts.extend(text.map(|text| (p, text)));
                 self.staged.push(Staged { procedure: p, entry: StagedEntry::from(entry) });
             }
         }
@@ -595,12 +772,7 @@ impl Projection {
             if let Some(i) = t.mark_retracted(s, at) {
                 match mode {
                     Mode::Live => t.rebuild_from(i),
-                    Mode::Batch => {
-                        if !t.dirty {
-                            t.dirty = true;
-                            self.dirty.push(q);
-                        }
-                    }
+                    Mode::Batch => t.dirty = true,
                 }
             }
         }
@@ -908,7 +1080,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bulk_fold_settling_after_every_entry_equals_one_that_settles_once_and_live_apply() {
+    fn a_bulk_fold_settling_after_every_entry_or_on_several_threads_equals_one_that_settles_once_and_live_apply() {
         let events = log();
         let once = Projection::fold(&events).unwrap();
         let mut often = Projection { staged_at_most: Some(1), ..Projection::default() };
@@ -918,8 +1090,11 @@ mod tests {
         for e in &events {
             live.apply(e).unwrap();
         }
+        let mut side_by_side = Projection::new();
+        side_by_side.extend_on(events.iter().map(|e| (e, StreamKey::of(e))), 3).unwrap();
         assert_eq!(once, often);
         assert_eq!(once, live);
+        assert_eq!(once, side_by_side, "settling on three threads, one procedure each");
         // The merge is retracted in every stream (only A's copy was named).
         let c = once.index_of("C").unwrap();
         let now = Timestamp::from_micros(i64::MAX);

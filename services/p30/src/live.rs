@@ -178,6 +178,8 @@ impl RawChunk {
 /// contend and consolidate.
 struct Decoded {
     events: Vec<Event>,
+    /// Each event's `StreamKey`, computed on the decoder's thread.
+    keys: Vec<projections::StreamKey>,
     home: std::sync::mpsc::Sender<Vec<Event>>,
 }
 
@@ -229,7 +231,11 @@ pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection
             std::thread::Builder::new().name(format!("p30-rebuild-decode-{i}")).spawn_scoped(s, move || {
                 for chunk in in_rx {
                     folded.try_iter().for_each(drop);
-                    let decoded = chunk.decode().map(|events| Decoded { events, home: home.clone() });
+                    let decoded = chunk.decode().map(|events| Decoded {
+                        keys: events.iter().map(projections::StreamKey::of).collect(),
+                        events,
+                        home: home.clone(),
+                    });
                     let _ = free_tx.send(chunk.clear());
                     if out_tx.send(decoded).is_err() {
                         break;
@@ -279,9 +285,11 @@ pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection
                 .flat_map(|chunk| {
                     folded += chunk.events.len() as u64;
                     let chunk = std::rc::Rc::new(chunk);
-                    (0..chunk.events.len()).map(move |index| InChunk { chunk: chunk.clone(), index })
+                    (0..chunk.events.len())
+                        .map(move |index| (InChunk { chunk: chunk.clone(), index }, chunk.keys[index]))
                 });
-            projection.extend(events).map_err(|e| anyhow::anyhow!("cannot fold event: {e}"))?;
+            // The decoders are done by the time the fold settles: its sorts get their cores.
+            projection.extend_on(events, decoders).map_err(|e| anyhow::anyhow!("cannot fold event: {e}"))?;
         }
         // Stops decoders still waiting to hand over a chunk (after a failure).
         drop(outputs);
