@@ -1,14 +1,38 @@
 #!/usr/bin/env bash
-# Runs every check and test of p30 on a fresh machine: installs what the tests need (nats-server from
-# Debian), then formatting, lints, the purity invariant, and the whole test suite.
+# Runs every check and test of p30 on a fresh machine: installs what the tests need (nats-server and
+# chromium from Debian, playwright-core from npm for the browser test), then formatting, lints, the purity
+# invariant, and the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 "$@" >/dev/null
+}
+
 if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
   echo "installing nats-server (Debian package) for the NATS tests and benchmarks"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server >/dev/null
+  apt_install nats-server
+fi
+
+# The browser test (services/p30/tests/browser.rs) drives Debian's chromium with playwright-core.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium (Debian package) for the browser test"
+  apt_install chromium
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "the browser test needs Node.js 20 or later with npm (node and npm are not on PATH)" >&2
+  exit 1
+fi
+if [ ! -f tests/browser/node_modules/.package-lock.json ] \
+  || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+  echo "installing playwright-core (npm ci in tests/browser) for the browser test"
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
 
 cargo fmt --all -- --check

@@ -33,6 +33,16 @@ async fn the_dashboard_headline_matches_the_api_in_vietnamese_numbers() {
     assert!(page.contains(&p30::web::words::vnd(missing.into())), "missing VND shown the Vietnamese way");
     assert!(page.contains("Giảm chi phí") && page.contains("<svg"), "Vietnamese labels and a chart");
     assert!(page.contains("/catalogue?agency="), "group rows link to their procedures");
+    assert!(page.contains("Thời hạn giải quyết bình quân"), "a chart of average days beside the cost chart");
+    // The latest changes tell a merge once, though it is one event in each stream it touched.
+    let changes = page.split("<ul class=\"changes\">").nth(1).unwrap().split("</ul>").next().unwrap();
+    let items: Vec<&str> = changes.split("<li>").skip(1).collect();
+    assert!(items.len() >= 5 && items.iter().filter(|i| i.contains("hợp nhất với")).count() >= 2, "{changes}");
+    let mut told: Vec<&str> = items.iter().filter_map(|i| i.split("href=\"").nth(1)?.split('"').next()).collect();
+    let all = told.len();
+    told.sort();
+    told.dedup();
+    assert_eq!(told.len(), all, "each change once: {changes}");
     let english = html(format!("{base}/?lang=en")).await;
     assert!(english.contains("<html lang=\"en\">") && english.contains("Cost reduction"));
     running.stop().await.unwrap();

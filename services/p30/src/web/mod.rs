@@ -24,9 +24,12 @@ const STYLE: &str = r#"
 * { box-sizing: border-box; }
 body { font-family: system-ui, "Segoe UI", Roboto, "Noto Sans", sans-serif; color: var(--ink); margin: 0; line-height: 1.5; }
 header, main, footer { max-width: 72rem; margin: 0 auto; padding: 0 1rem; }
-header { display:flex; flex-wrap:wrap; gap:1rem; align-items:center; justify-content:space-between; border-bottom:1px solid var(--line); }
+header { display:flex; flex-wrap:wrap; column-gap:1rem; align-items:center; justify-content:space-between; border-bottom:1px solid var(--line); padding-bottom:.6rem; }
+main > form { margin-top: 1rem; }
 h1 { font-size: 1.4rem; margin: .8rem 0; } h2 { font-size: 1.15rem; margin-top: 1.6rem; }
-a { color: var(--accent); } a:focus, button:focus, input:focus, select:focus { outline: 3px solid #f4b400; outline-offset: 2px; }
+a { color: var(--accent); }
+:focus-visible { outline: 3px solid #b35900; outline-offset: 2px; }
+summary { cursor: pointer; color: var(--accent); }
 .cards { display:grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: 1rem; }
 .card { border:1px solid var(--line); border-radius:.5rem; padding: .8rem 1rem; }
 .figure { font-size: 1.6rem; font-weight: 700; }
@@ -35,43 +38,61 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th, td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; text-align: right; }
 td { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
+.wrap th:first-child { position: sticky; left: 0; background: #fff; }
 th button { font: inherit; font-weight: 700; background: none; border: 0; cursor: pointer; color: var(--ink); padding: 0; }
 .wrap { overflow-x: auto; }
 form.inline { display:flex; gap:.5rem; align-items:center; flex-wrap: wrap; }
 input, select, button.go { font: inherit; padding: .3rem .5rem; }
 .muted { color: var(--muted); } ul.changes { padding-left: 1.2rem; }
-svg text { font-size: 12px; fill: var(--muted); }
 figure { margin: 0; }
+.charts { display:grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 1rem 2rem; }
+figure.chart svg { display:block; width:100%; height:auto; }
+figure.chart figcaption { color: var(--muted); font-size: .95rem; }
+figure.chart svg text { font-size: 20px; fill: var(--muted); }
+ul.legend { list-style:none; padding:0; display:flex; flex-wrap:wrap; gap:.3rem 1.5rem; margin:.4rem 0; }
+dl { display:grid; grid-template-columns: minmax(10rem, max-content) 1fr; gap:.3rem 1rem; }
+dt { font-weight: 700; } dd { margin: 0; } dd ul { margin: 0; padding-left: 1.2rem; }
+@media (max-width: 40rem) {
+  figure.chart svg text { font-size: 28px; } figure.chart svg text.minor { display: none; }
+  dl { grid-template-columns: 1fr; } dd { margin: 0 0 .4rem 0; }
+}
 "#;
 
-/// Keeps the page live: reloads `<main>` when the log moves, and sorts tables by a column.
+/// Keeps the page live and sorts tables by a column. It subscribes from the log head the page was rendered
+/// at (`?after=`), so an event recorded between the render and the subscription is not missed, and it
+/// fetches the page again until the fresh copy has reached the last event seen. Only `#live` is replaced,
+/// so the form keeps the focus and what is being typed; a sorted table stays sorted.
 const SCRIPT: &str = r#"
 (function () {
-  var pending = false;
+  var main = document.querySelector('main');
+  var seen = Number(main.getAttribute('data-head')) || 0, busy = false, sorted = null;
   function refresh() {
-    if (pending) return; pending = true;
-    setTimeout(function () {
-      fetch(location.href, {headers: {'Accept': 'text/html'}}).then(function (r) { return r.text(); }).then(function (html) {
-        var doc = new DOMParser().parseFromString(html, 'text/html');
-        var fresh = doc.querySelector('main'); var main = document.querySelector('main');
-        if (fresh && main) { main.innerHTML = fresh.innerHTML; main.setAttribute('data-head', fresh.getAttribute('data-head')); }
-        pending = false;
-      }).catch(function () { pending = false; });
-    }, 200);
+    if (busy || Number(main.getAttribute('data-head')) >= seen) return;
+    busy = true;
+    fetch(location.href, {headers: {'Accept': 'text/html'}}).then(function (r) { return r.text(); }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, 'text/html');
+      var fresh = doc.querySelector('main'), live = document.getElementById('live'), freshLive = doc.getElementById('live');
+      if (fresh && live && freshLive) {
+        live.innerHTML = freshLive.innerHTML;
+        main.setAttribute('data-head', fresh.getAttribute('data-head'));
+        if (sorted) sortBy(document.querySelector(sorted.table + ' thead tr').children[sorted.column], sorted.asc);
+      }
+      busy = false; setTimeout(refresh, 250);
+    }).catch(function () { busy = false; setTimeout(refresh, 2000); });
   }
+  function heard(e) { seen = Math.max(seen, Number(e.lastEventId) || 0); refresh(); }
   if (window.EventSource && document.body.getAttribute('data-live') === '1') {
-    var source = new EventSource('/v1/subscribe');
-    source.onmessage = refresh;
+    var token = new URLSearchParams(location.search).get('token');
+    var source = new EventSource('/v1/subscribe?after=' + seen + (token ? '&token=' + encodeURIComponent(token) : ''));
+    source.onmessage = heard;
     ['ProcedureRegistered','ProcedureSimplified','ProcedureAmended','EstimateRevised','ProceduresMerged',
      'ProcedureAbolished','EntryRetracted','TariffSet','ProgrammeDefined'].forEach(function (t) {
-      source.addEventListener(t, refresh);
+      source.addEventListener(t, heard);
     });
   }
-  document.addEventListener('click', function (e) {
-    var b = e.target.closest('th button'); if (!b) return;
-    var th = b.parentElement, table = th.closest('table'), i = Array.prototype.indexOf.call(th.parentElement.children, th);
+  function sortBy(th, asc) {
+    var table = th.closest('table'), i = Array.prototype.indexOf.call(th.parentElement.children, th);
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var asc = th.getAttribute('aria-sort') !== 'ascending';
     rows.sort(function (x, y) {
       var a = x.cells[i].getAttribute('data-v') || x.cells[i].textContent, c = y.cells[i].getAttribute('data-v') || y.cells[i].textContent;
       var na = parseFloat(a), nc = parseFloat(c);
@@ -81,11 +102,27 @@ const SCRIPT: &str = r#"
     Array.prototype.forEach.call(th.parentElement.children, function (h) { h.removeAttribute('aria-sort'); });
     th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
     rows.forEach(function (r) { table.tBodies[0].appendChild(r); });
+    sorted = {table: table.id ? '#' + table.id : 'table', column: i, asc: asc};
+  }
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest('th button'); if (!b) return;
+    var th = b.parentElement;
+    sortBy(th, th.getAttribute('aria-sort') !== 'ascending');
+    b.focus();
   });
 })();
 "#;
 
-fn page(lang: Lang, title: &str, head: u64, live: bool, body: &str, switch_to: &str) -> Response {
+/// A whole page: `title` heads it (h1); the browser's tab shows `subject — title` when there is a subject.
+fn page(
+    lang: Lang,
+    title: &str,
+    subject: Option<&str>,
+    head: u64,
+    live: bool,
+    body: &str,
+    switch_to: &str,
+) -> Response {
     let other = match lang {
         Lang::Vi => format!("<a href=\"{switch_to}\" lang=\"en\">English</a>"),
         Lang::En => format!("<a href=\"{switch_to}\" lang=\"vi\">Tiếng Việt</a>"),
@@ -97,7 +134,7 @@ fn page(lang: Lang, title: &str, head: u64, live: bool, body: &str, switch_to: &
          <main data-head=\"{head}\">{body}</main><footer class=\"muted\"><p>p30 — Đề án 30</p></footer>\
          <script>{SCRIPT}</script></body></html>",
         lang.code(),
-        esc(title),
+        esc(&subject.map_or(title.to_owned(), |s| format!("{s} — {title}"))),
         u8::from(live),
         esc(title),
         lang.t("Điều hướng", "Navigation"),
@@ -118,57 +155,165 @@ fn with_lang(path: &str, lang: Lang) -> String {
     if lang == Lang::En { format!("{path}{sep}lang=en") } else { path.to_owned() }
 }
 
-/// Baseline and current annual cost and average days at each quarter's end, as an SVG line chart.
-/// One quarter's end on the chart: baseline and current annual cost (null where a tariff is missing).
+/// One quarter's end on the charts: baseline and current annual cost and average days (null where a
+/// tariff or a volume is missing).
 struct Quarter {
     end: Date,
     baseline: Option<u128>,
     current: Option<u128>,
+    baseline_days: Option<f64>,
+    current_days: Option<f64>,
 }
 
-fn chart(lang: Lang, points: &[Quarter]) -> String {
-    let (w, h, pad) = (720.0, 260.0, 48.0);
-    let max = points.iter().flat_map(|p| [p.baseline, p.current]).flatten().max().unwrap_or(1).max(1) as f64;
-    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (points.len().max(2) - 1) as f64;
-    let y = |v: u128| h - pad - (h - 2.0 * pad) * v as f64 / max;
-    let line = |pick: &dyn Fn(&Quarter) -> Option<u128>| {
+/// A line chart of baseline (dashed) against current (solid) over the quarters, as SVG drawn on the server.
+/// Its text is sized by CSS: larger in the drawing's units at phone width, where the drawing is scaled down,
+/// and with the inner date labels (`minor`) left out there.
+fn chart(
+    label: &str,
+    points: &[Quarter],
+    pick: fn(&Quarter) -> (Option<f64>, Option<f64>),
+    unit: &dyn Fn(f64) -> String,
+) -> String {
+    let (w, h, left, right, top, bottom) = (720.0, 260.0, 24.0, 24.0, 44.0, 52.0);
+    let max = points
+        .iter()
+        .flat_map(|p| {
+            let (a, b) = pick(p);
+            [a, b]
+        })
+        .flatten()
+        .fold(0.0_f64, f64::max);
+    let max = if max > 0.0 { max } else { 1.0 };
+    let x = |i: usize| left + (w - left - right) * i as f64 / (points.len().max(2) - 1) as f64;
+    let y = |v: f64| h - bottom - (h - top - bottom) * v / max;
+    let line = |second: bool| {
         points
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| pick(p).map(|v| format!("{:.1},{:.1}", x(i), y(v))))
+            .filter_map(|(i, p)| {
+                let (a, b) = pick(p);
+                if second { b } else { a }.map(|v| format!("{:.1},{:.1}", x(i), y(v)))
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
+    // Four date labels (a label is about a sixth of the width): the first and the last always, the two
+    // between only where there is room for them (not at phone width, see the CSS).
+    let last = points.len().saturating_sub(1);
+    let marks: Vec<usize> =
+        if last >= 3 { vec![0, (last + 1) / 3, (2 * last + 1) / 3, last] } else { (0..=last).collect() };
     let labels: String = points
         .iter()
         .enumerate()
-        .filter(|(i, _)| i % 4 == 3)
+        .filter(|(i, _)| marks.contains(i))
         .map(|(i, p)| {
-            format!("<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>", x(i), h - pad + 18.0, date(p.end))
+            let (anchor, class) = match i {
+                0 => ("start", ""),
+                i if i == last => ("end", ""),
+                _ => ("middle", " class=\"minor\""),
+            };
+            format!(
+                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"{anchor}\"{class}>{}</text>",
+                x(i),
+                h - bottom + 30.0,
+                date(p.end)
+            )
         })
         .collect();
-    let baseline_label = lang.t("Chi phí năm gốc", "Baseline annual cost");
-    let current_label = lang.t("Chi phí hiện tại", "Current annual cost");
     format!(
-        "<figure><svg viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-label=\"{}\">\
-         <line x1=\"{pad}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#d0d4d9\"/>\
+        "<svg viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">\
+         <line x1=\"{left}\" y1=\"{top}\" x2=\"{r}\" y2=\"{top}\" stroke=\"#e3e6e9\"/>\
+         <line x1=\"{left}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#9aa1a8\"/>\
+         <text x=\"{left}\" y=\"{}\">{}</text><text x=\"{r}\" y=\"{}\" text-anchor=\"end\">0</text>\
          <polyline fill=\"none\" stroke=\"#50575f\" stroke-width=\"2\" stroke-dasharray=\"6 4\" points=\"{}\"/>\
-         <polyline fill=\"none\" stroke=\"#0b5cad\" stroke-width=\"3\" points=\"{}\"/>\
-         <text x=\"{pad}\" y=\"20\">{} (— —) · {} (——) · max {}</text>{labels}</svg>\
-         <figcaption class=\"muted\">{}</figcaption></figure>",
-        esc(lang.t("Chi phí tuân thủ hằng năm theo quý", "Annual compliance cost by quarter")),
-        line(&|p| p.baseline),
-        line(&|p| p.current),
-        esc(baseline_label),
-        esc(current_label),
-        vnd(max as u128),
-        esc(lang.t(
-            "Chi phí năm gốc và chi phí hiện tại (đồng/năm) vào cuối mỗi quý, theo giá cố định.",
-            "Baseline and current annual cost (VND per year) at the end of each quarter, at constant prices.",
-        )),
-        b = h - pad,
-        r = w - pad,
+         <polyline fill=\"none\" stroke=\"#0b5cad\" stroke-width=\"3\" points=\"{}\"/>{labels}</svg>",
+        esc(label),
+        top - 10.0,
+        esc(&unit(max)),
+        h - bottom - 6.0,
+        line(false),
+        line(true),
+        b = h - bottom,
+        r = w - right,
     )
+}
+
+/// The two charts, their legend, and the same figures as a table for those who cannot see the charts.
+fn charts(lang: Lang, points: &[Quarter]) -> String {
+    let money = |v: f64| vnd(v.round() as u128);
+    let days = |v: f64| format!("{} {}", words::decimal(v, 2), lang.t("ngày", "days"));
+    let cost_label =
+        lang.t("Chi phí tuân thủ hằng năm (đồng/năm), theo quý", "Annual compliance cost (VND per year), by quarter");
+    let days_label = lang.t(
+        "Thời hạn giải quyết bình quân (ngày làm việc), theo quý",
+        "Average processing time (working days), by quarter",
+    );
+    let legend = format!(
+        "<ul class=\"legend\"><li><svg width=\"32\" height=\"10\" aria-hidden=\"true\"><line x1=\"0\" y1=\"5\" x2=\"32\" y2=\"5\" \
+         stroke=\"#50575f\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/></svg> {}</li><li><svg width=\"32\" height=\"10\" \
+         aria-hidden=\"true\"><line x1=\"0\" y1=\"5\" x2=\"32\" y2=\"5\" stroke=\"#0b5cad\" stroke-width=\"3\"/></svg> {}</li></ul>",
+        lang.t("năm gốc", "baseline"),
+        lang.t("hiện tại", "current"),
+    );
+    let rows: String = points
+        .iter()
+        .map(|p| {
+            let cell = |v: Option<String>| format!("<td>{}</td>", v.unwrap_or_else(|| "—".into()));
+            format!(
+                "<tr><th scope=\"row\">{}</th>{}{}{}{}</tr>",
+                date(p.end),
+                cell(p.baseline.map(vnd)),
+                cell(p.current.map(vnd)),
+                cell(p.baseline_days.map(|d| words::decimal(d, 2))),
+                cell(p.current_days.map(|d| words::decimal(d, 2))),
+            )
+        })
+        .collect();
+    format!(
+        "{legend}<div class=\"charts\"><figure class=\"chart\">{}<figcaption>{}</figcaption></figure>\
+         <figure class=\"chart\">{}<figcaption>{}</figcaption></figure></div>\
+         <details><summary>{}</summary><div class=\"wrap\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+         <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>{rows}</tbody></table></div></details>\
+         <p class=\"muted\">{}</p>",
+        chart(cost_label, points, |p| (p.baseline.map(|v| v as f64), p.current.map(|v| v as f64)), &money),
+        esc(cost_label),
+        chart(days_label, points, |p| (p.baseline_days, p.current_days), &days),
+        esc(days_label),
+        lang.t("Số liệu của biểu đồ", "The charts' figures"),
+        lang.t("Cuối quý", "Quarter's end"),
+        lang.t("Chi phí gốc/năm", "Baseline cost/year"),
+        lang.t("Chi phí hiện tại/năm", "Current cost/year"),
+        lang.t("Ngày (gốc)", "Days (baseline)"),
+        lang.t("Ngày (hiện tại)", "Days (now)"),
+        lang.t(
+            "Vào cuối mỗi quý, theo giá cố định (đơn giá thời gian tại ngày xem); số ngày tính bình quân theo số hồ sơ năm gốc.",
+            "At the end of each quarter, at constant prices (the time tariffs in force on the date shown); days are averaged over the baseline volumes.",
+        ),
+    )
+}
+
+/// The quarters' ends from `start` to `until`, at most `most` of them, evenly spread, the last always in.
+fn quarter_ends(start: Date, until: Date, most: usize) -> Vec<Date> {
+    let mut all = Vec::new();
+    let (mut year, mut quarter) = (start.inner().year(), (u8::from(start.inner().month()) - 1) / 3);
+    loop {
+        let end_month = quarter * 3 + 3;
+        let Some(end) = Date::from_ymd(year, end_month, if end_month == 6 || end_month == 9 { 30 } else { 31 }) else {
+            break;
+        };
+        if end > until {
+            break;
+        }
+        all.push(end);
+        quarter += 1;
+        if quarter == 4 {
+            quarter = 0;
+            year += 1;
+        }
+    }
+    let every = all.len().div_ceil(most.max(1)).max(1);
+    let last = all.len().saturating_sub(1);
+    all.into_iter().enumerate().filter(|(i, _)| (last - i) % every == 0).map(|(_, d)| d).collect()
 }
 
 /// `GET /`: the dashboard.
@@ -203,7 +348,11 @@ pub async fn dashboard(
     ));
     // The headline: each programme against its targets.
     let programmes = s.live.projection.read().unwrap_or_else(|p| p.into_inner()).programmes(at);
-    body.push_str(&format!("<h2>{}</h2><div class=\"cards\">", lang.t("Chương trình cải cách", "Reform programmes")));
+    // Everything below the form is `#live`: the script replaces it when the log moves.
+    body.push_str(&format!(
+        "<div id=\"live\"><h2>{}</h2><div class=\"cards\">",
+        lang.t("Chương trình cải cách", "Reform programmes")
+    ));
     if programmes.is_empty() {
         body.push_str(&format!("<p class=\"muted\">{}</p>", lang.t("Chưa có chương trình nào.", "No programme yet.")));
     }
@@ -217,7 +366,7 @@ pub async fn dashboard(
             None => "—".into(),
         };
         body.push_str(&format!(
-            "<section class=\"card\" aria-labelledby=\"p-{id}\"><h3 id=\"p-{id}\">{name}</h3>\
+            "<section class=\"card\" data-programme=\"{id}\" aria-labelledby=\"p-{id}\"><h3 id=\"p-{id}\">{name}</h3>\
              <p>{cost_l}: <span class=\"figure\" data-figure=\"cost_reduction\">{cost}</span> / {cost_t} — {cost_v}</p>\
              <p>{time_l}: <span class=\"figure\" data-figure=\"time_reduction\">{time}</span> / {time_t} — {time_v}</p>\
              <p>{track_l}: {track}</p><p>{miss_l}: <span data-figure=\"missing_vnd\">{miss_vnd}</span> {per_year}; \
@@ -251,32 +400,24 @@ pub async fn dashboard(
         ));
     }
     body.push_str("</div>");
-    // The chart: quarters from the baseline to as_of (at most 40).
+    // The charts: quarters from the baseline to as_of (at most 40, spread over the whole span).
     let all = s.live.reductions(GroupBy::All, at, None).ok();
     if let Some(all) = &all {
-        let start = all.reductions.baseline_on.inner();
         let mut points = Vec::new();
-        let (mut year, mut quarter) = (start.year(), (u8::from(start.month()) - 1) / 3);
-        while points.len() < 40 {
-            let end_month = quarter * 3 + 3;
-            let end = Date::from_ymd(year, end_month, if end_month == 6 || end_month == 9 { 30 } else { 31 });
-            let Some(end) = end.filter(|e| *e <= at.as_of) else { break };
+        for end in quarter_ends(all.reductions.baseline_on, at.as_of, 40) {
             if let Ok(r) = s.live.reductions(GroupBy::All, Moment::new(end, at.known_at), None) {
                 let g = serde_json::to_value(&r.reductions.groups[0]).unwrap_or(Value::Null);
                 points.push(Quarter {
                     end,
                     baseline: money(&g["baseline_annual_cost_vnd"]),
                     current: money(&g["current_annual_cost_vnd"]),
+                    baseline_days: g["baseline_avg_days"].as_f64(),
+                    current_days: g["current_avg_days"].as_f64(),
                 });
-            }
-            quarter += 1;
-            if quarter == 4 {
-                quarter = 0;
-                year += 1;
             }
         }
         if points.len() >= 2 {
-            body.push_str(&format!("<h2>{}</h2>{}", lang.t("Diễn biến theo quý", "By quarter"), chart(lang, &points)));
+            body.push_str(&format!("<h2>{}</h2>{}", lang.t("Diễn biến theo quý", "By quarter"), charts(lang, &points)));
         }
     }
     // The table by agency, sector or level.
@@ -292,7 +433,7 @@ pub async fn dashboard(
             lang.t("Số thủ tục", "Procedures"),
         ];
         body.push_str(&format!(
-            "<h2>{}</h2><div class=\"wrap\"><table><thead><tr>{}</tr></thead><tbody>",
+            "<h2 id=\"by-group\">{}</h2><div class=\"wrap\"><table id=\"groups\" data-groups aria-labelledby=\"by-group\"><thead><tr>{}</tr></thead><tbody>",
             lang.t("Theo nhóm", "By group"),
             heads
                 .iter()
@@ -335,10 +476,17 @@ pub async fn dashboard(
         }
         body.push_str("</tbody></table></div>");
     }
-    // The latest changes, in plain words.
-    let latest = s.log.read_after(head.saturating_sub(10), 10).unwrap_or_default();
+    // The latest changes, in plain words. A merge (and a retraction of one) is one event in every stream it
+    // touched: it is told once, from the stream of the procedure merged into.
+    let latest = s.log.read_after(head.saturating_sub(40), 40).unwrap_or_default();
     body.push_str(&format!("<h2>{}</h2><ul class=\"changes\">", lang.t("Thay đổi mới nhất", "Latest changes")));
-    for e in latest.iter().rev() {
+    let mut retractions_told = std::collections::HashSet::new();
+    let once = |e: &&events::Event| match &e.change {
+        events::Change::ProceduresMerged(m) => e.stream == StreamId::procedure(&m.into.code),
+        events::Change::EntryRetracted(r) => retractions_told.insert(r.event_id),
+        _ => true,
+    };
+    for e in latest.iter().rev().filter(once).take(10) {
         let code = e.change.subject_code().map(|c| c.as_str().to_owned());
         let stream = s.log.read_stream(&e.stream).unwrap_or_default();
         let sentence = code
@@ -365,14 +513,19 @@ pub async fn dashboard(
                 other => other.type_name().to_owned(),
             });
         let link = code.map_or(String::new(), |c| {
-            format!(" <a href=\"{}\">{}</a>", esc(&with_lang(&format!("/catalogue/{c}"), lang)), esc(&c))
+            format!(": <a href=\"{}\">{}</a>", esc(&with_lang(&format!("/catalogue/{c}"), lang)), esc(&c))
         });
-        body.push_str(&format!("<li>{}:{link} — {}</li>", date(e.effective_on), esc(&sentence)));
+        body.push_str(&format!(
+            "<li><time datetime=\"{}\">{}</time>{link} — {}</li>",
+            e.effective_on,
+            date(e.effective_on),
+            esc(&sentence)
+        ));
     }
-    body.push_str("</ul>");
+    body.push_str("</ul></div>");
     let title = lang.t("Theo dõi đơn giản hóa thủ tục hành chính", "Administrative procedure simplification");
     let switch = if lang == Lang::En { "/".to_owned() } else { "/?lang=en".to_owned() };
-    Ok(page(lang, title, head, true, &body, &switch))
+    Ok(page(lang, title, None, head, true, &body, &switch))
 }
 
 fn urlencode(s: &str) -> String {
@@ -445,7 +598,7 @@ pub async fn catalogue(
     ));
     let title = lang.t("Danh mục thủ tục hành chính", "Catalogue of administrative procedures");
     let switch = if lang == Lang::En { "/catalogue".to_owned() } else { "/catalogue?lang=en".to_owned() };
-    Ok(page(lang, title, head, false, &body, &switch))
+    Ok(page(lang, title, None, head, false, &body, &switch))
 }
 
 /// `GET /catalogue/{code}`: what a procedure needs today, its history in plain words, and what replaced it.
@@ -513,5 +666,5 @@ pub async fn catalogue_entry(
     body.push_str(&format!("<h3>{}</h3><ul class=\"changes\">{history}</ul>", lang.t("Lịch sử", "History")));
     let title = lang.t("Danh mục thủ tục hành chính", "Catalogue of administrative procedures");
     let switch = if lang == Lang::En { format!("/catalogue/{code}") } else { format!("/catalogue/{code}?lang=en") };
-    Ok(page(lang, title, head, false, &body, &switch))
+    Ok(page(lang, title, Some(p.name.as_str()), head, false, &body, &switch))
 }

@@ -95,6 +95,8 @@ fn differences(lang: Lang, before: &Procedure, after: &Procedure) -> Vec<String>
     let verb = |a: u64, b: u64| {
         if b < a { lang.t("giảm", "cut") } else { lang.t("tăng", "raised") }
     };
+    // "từ 20 xuống 12" when a figure falls, "từ 2 lên 3" when it rises.
+    let towards = |falls: bool| if falls { lang.t("xuống", "to") } else { lang.t("lên", "to") };
     if before.processing_days != after.processing_days {
         let (a, b) = (before.processing_days, after.processing_days);
         let v = if b < a { lang.t("rút ngắn", "shortened") } else { lang.t("kéo dài", "lengthened") };
@@ -103,7 +105,7 @@ fn differences(lang: Lang, before: &Procedure, after: &Procedure) -> Vec<String>
             lang.t("thời hạn giải quyết", "processing time"),
             lang.t("từ", "from"),
             a.to_string().replace('.', ","),
-            lang.t("xuống", "to"),
+            towards(b < a),
             b.to_string().replace('.', ","),
             lang.t("ngày làm việc", "working days")
         ));
@@ -116,7 +118,7 @@ fn differences(lang: Lang, before: &Procedure, after: &Procedure) -> Vec<String>
             verb(a, b),
             lang.t("từ", "from"),
             vnd(a.into()),
-            lang.t("xuống", "to"),
+            towards(b < a),
             vnd(b.into())
         ));
     }
@@ -237,5 +239,26 @@ mod tests {
         assert_eq!(percent(0.397927), "39,8 %");
         assert_eq!(decimal(12.0, 2), "12");
         assert_eq!(esc("<a href=\"x\">"), "&lt;a href=&quot;x&quot;&gt;");
+    }
+
+    #[test]
+    fn a_rise_reads_as_a_rise() {
+        let before: Procedure = serde_json::from_value(serde_json::json!({
+            "code": "1.000001", "name": "Thủ tục", "sector": "Xây dựng", "agency": "SXD", "level": "district",
+            "applicant": "citizen", "processing_days": 2, "steps": 3, "documents": [], "fee_vnd": 80000,
+            "out_of_pocket_vnd": 0, "applicant_hours": 1, "annual_volume": 10, "online": "none", "legal_basis": ""
+        }))
+        .unwrap();
+        let mut after = before.clone();
+        after.processing_days = serde_json::from_value(serde_json::json!(3)).unwrap();
+        after.fee_vnd = serde_json::from_value(serde_json::json!(165000)).unwrap();
+        assert_eq!(
+            differences(Lang::Vi, &before, &after),
+            ["thời hạn giải quyết kéo dài từ 2 lên 3 ngày làm việc", "phí, lệ phí tăng từ 80.000 ₫ lên 165.000 ₫"]
+        );
+        assert_eq!(
+            differences(Lang::Vi, &after, &before),
+            ["thời hạn giải quyết rút ngắn từ 3 xuống 2 ngày làm việc", "phí, lệ phí giảm từ 165.000 ₫ xuống 80.000 ₫"]
+        );
     }
 }
