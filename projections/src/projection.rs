@@ -104,9 +104,10 @@ pub(crate) struct CodeIndex {
 /// The longest code held inline in a `CodeIndex`.
 const SHORT_CODE: usize = 24;
 
-/// A code of at most `SHORT_CODE` bytes, padded with zeros (codes never contain one).
+/// A code of at most `SHORT_CODE` bytes, padded with zeros (codes never contain one), as three words: a
+/// key compared and hashed word by word, with no call to `memcmp`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-struct ShortCode([u8; SHORT_CODE]);
+struct ShortCode([u64; SHORT_CODE / 8]);
 
 /// What a bulk fold looks an event's procedure up by, computed ahead of the fold — on a decoder's thread,
 /// say — so the fold reads a key held inline instead of the event's stream name, a string on the heap
@@ -126,7 +127,8 @@ impl ShortCode {
     fn new(code: &str) -> Option<Self> {
         let mut bytes = [0u8; SHORT_CODE];
         bytes.get_mut(..code.len())?.copy_from_slice(code.as_bytes());
-        Some(Self(bytes))
+        let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        Some(Self([word(0), word(1), word(2)]))
     }
 }
 

@@ -161,7 +161,8 @@ impl RawChunk {
         let mut start = 0;
         for (&end, &seq) in self.ends.iter().zip(&self.seqs) {
             let corrupt = |problem: String| eventstore::ReadError::Corrupt { seq, problem };
-            let event = events::codec::decode(&self.bytes[start..end as usize]).map_err(|e| corrupt(e.to_string()))?;
+            let event = events::codec::decode_for_projection(&self.bytes[start..end as usize])
+                .map_err(|e| corrupt(e.to_string()))?;
             if event.seq != seq {
                 return Err(corrupt(format!("stored under seq {seq} but says seq {}", event.seq)));
             }
@@ -180,13 +181,13 @@ struct Decoded {
     events: Vec<Event>,
     /// Each event's `StreamKey`, computed on the decoder's thread.
     keys: Vec<projections::StreamKey>,
-    home: std::sync::mpsc::Sender<Vec<Event>>,
+    home: std::sync::mpsc::Sender<(Vec<Event>, Vec<projections::StreamKey>)>,
 }
 
 impl Drop for Decoded {
     fn drop(&mut self) {
-        // A decoder that has already finished cannot take it; then it is freed here.
-        let _ = self.home.send(std::mem::take(&mut self.events));
+        // A decoder that has already finished cannot take them; then they are freed here.
+        let _ = self.home.send((std::mem::take(&mut self.events), std::mem::take(&mut self.keys)));
     }
 }
 
@@ -226,7 +227,7 @@ pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection
         for i in 0..decoders {
             let (in_tx, in_rx) = sync_channel::<RawChunk>(2);
             let (out_tx, out_rx) = sync_channel::<Output>(2);
-            let (home, folded) = channel::<Vec<Event>>();
+            let (home, folded) = channel::<(Vec<Event>, Vec<projections::StreamKey>)>();
             let free_tx = free_tx.clone();
             std::thread::Builder::new().name(format!("p30-rebuild-decode-{i}")).spawn_scoped(s, move || {
                 for chunk in in_rx {
