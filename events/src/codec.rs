@@ -57,7 +57,8 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
 /// its stream and payload, so a rebuild decoding millions of events skips two allocations (and their
 /// frees) per event. JSON events are decoded whole.
 pub fn decode_for_projection(bytes: &[u8]) -> Result<Event, DecodeError> {
-    /// A schema-1 binary event with its prose borrowed from the stored bytes, not copied.
+    /// A schema-1 binary event with its prose borrowed from the stored bytes as bytes: neither copied nor
+    /// checked as UTF-8 (postcard writes a string as its length and bytes, which is what bytes read).
     #[derive(serde::Deserialize)]
     struct Borrowed<'a> {
         event_id: uuid::Uuid,
@@ -68,13 +69,13 @@ pub fn decode_for_projection(bytes: &[u8]) -> Result<Event, DecodeError> {
         recorded_at: Timestamp,
         effective_on: Date,
         #[serde(borrow)]
-        _actor: &'a str,
+        _actor: &'a [u8],
         #[serde(borrow)]
-        _command_id: Option<&'a str>,
+        _command_id: Option<&'a [u8]>,
         #[serde(borrow)]
-        _legal_basis: &'a str,
+        _legal_basis: &'a [u8],
         #[serde(borrow)]
-        _note: &'a str,
+        _note: &'a [u8],
         change: Change,
     }
     match bytes.first() {
