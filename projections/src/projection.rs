@@ -1082,6 +1082,27 @@ mod tests {
     }
 
     #[test]
+    fn codes_too_long_to_hold_inline_are_found_like_short_ones() {
+        let long = "1.012753.H19-a-very-long-local-variant-code-of-64-characters-xx";
+        assert!(long.len() > SHORT_CODE && long.len() <= 64);
+        let mut events = log();
+        for e in &mut events {
+            if e.stream == StreamId::procedure(&ProcedureCode::parse("B").unwrap()) {
+                e.stream = StreamId::procedure(&ProcedureCode::parse(long).unwrap());
+            }
+        }
+        let folded = Projection::fold(&events).unwrap();
+        let mut live = Projection::new();
+        for e in &events {
+            live.apply(e).unwrap();
+        }
+        assert_eq!(folded, live);
+        let b = folded.index_of(long).expect("the long code is indexed");
+        assert_eq!(folded.timeline(b).code.as_str(), long);
+        assert_eq!(folded.timeline(b).entries.len(), 4, "its registration, two simplifications and a merge's copy");
+    }
+
+    #[test]
     fn a_bulk_fold_settling_after_every_entry_or_on_several_threads_equals_one_that_settles_once_and_live_apply() {
         let events = log();
         let once = Projection::fold(&events).unwrap();
