@@ -9,6 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::event::{Change, Event, SCHEMA_VERSION, StreamId};
+use crate::procedure::{Changes, Estimates};
 use crate::value::{Date, LongText, Timestamp};
 
 /// The format byte of postcard-encoded schema-1 events.
@@ -97,6 +98,130 @@ pub fn decode_for_projection(bytes: &[u8]) -> Result<Event, DecodeError> {
             })
         }
         _ => decode(bytes),
+    }
+}
+
+/// A stored binary event as a bulk fold first reads it: the envelope's numbers, the stream borrowed from
+/// the stored bytes, and the change — without allocating for the simplifications, amendments and estimate
+/// revisions that are nearly all of a log (their code is skipped: the stream names it).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Glance<'a> {
+    pub event_id: uuid::Uuid,
+    pub seq: u64,
+    pub stream: &'a str,
+    pub recorded_at: Timestamp,
+    pub effective_on: Date,
+    pub change: GlancedChange,
+}
+
+/// The change of a [`Glance`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum GlancedChange {
+    Simplified(Changes),
+    Amended(Changes),
+    EstimateRevised {
+        baseline: Option<Estimates>,
+        current: Option<Estimates>,
+    },
+    /// Any other type, whole.
+    Other(Box<Change>),
+}
+
+/// Reads a stored event at a glance; `Ok(None)` for an event stored as JSON, which only [`decode`] (or
+/// [`decode_for_projection`]) reads.
+pub fn glance(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
+    use crate::event::{Abolition, Merger, Programme, Retraction, Tariff};
+    use serde::Deserialize;
+
+    /// `Event` in the stored field order, borrowing what it can.
+    #[derive(Deserialize)]
+    struct Stored<'a> {
+        event_id: uuid::Uuid,
+        seq: u64,
+        #[serde(borrow)]
+        stream: &'a str,
+        _version: u64,
+        _schema_version: u16,
+        recorded_at: Timestamp,
+        effective_on: Date,
+        #[serde(borrow)]
+        _actor: &'a [u8],
+        #[serde(borrow)]
+        _command_id: Option<&'a [u8]>,
+        #[serde(borrow)]
+        _legal_basis: &'a [u8],
+        #[serde(borrow)]
+        _note: &'a [u8],
+        #[serde(borrow)]
+        change: StoredChange<'a>,
+    }
+
+    /// `Change` in the stored variant order.
+    #[derive(Deserialize)]
+    enum StoredChange<'a> {
+        ProcedureRegistered(crate::Procedure),
+        ProcedureSimplified(#[serde(borrow)] StoredSimplification<'a>),
+        ProcedureAmended(#[serde(borrow)] StoredAmendment<'a>),
+        EstimateRevised(#[serde(borrow)] StoredRevision<'a>),
+        ProceduresMerged(Merger),
+        ProcedureAbolished(Abolition),
+        EntryRetracted(Retraction),
+        TariffSet(Tariff),
+        ProgrammeDefined(Programme),
+    }
+
+    #[derive(Deserialize)]
+    struct StoredSimplification<'a> {
+        #[serde(borrow)]
+        _code: &'a [u8],
+        set: Changes,
+        #[serde(borrow)]
+        _measures: Vec<&'a [u8]>,
+    }
+
+    #[derive(Deserialize)]
+    struct StoredAmendment<'a> {
+        #[serde(borrow)]
+        _code: &'a [u8],
+        set: Changes,
+    }
+
+    #[derive(Deserialize)]
+    struct StoredRevision<'a> {
+        #[serde(borrow)]
+        _code: &'a [u8],
+        baseline: Option<Estimates>,
+        current: Option<Estimates>,
+    }
+
+    match bytes.first() {
+        Some(&FORMAT_POSTCARD_V1) => {
+            let e: Stored<'_> = postcard::from_bytes(&bytes[1..]).map_err(|e| DecodeError::Binary(e.to_string()))?;
+            let other = |c: Change| GlancedChange::Other(Box::new(c));
+            let change = match e.change {
+                StoredChange::ProcedureSimplified(s) => GlancedChange::Simplified(s.set),
+                StoredChange::ProcedureAmended(a) => GlancedChange::Amended(a.set),
+                StoredChange::EstimateRevised(r) => {
+                    GlancedChange::EstimateRevised { baseline: r.baseline, current: r.current }
+                }
+                StoredChange::ProcedureRegistered(p) => other(Change::ProcedureRegistered(p)),
+                StoredChange::ProceduresMerged(m) => other(Change::ProceduresMerged(m)),
+                StoredChange::ProcedureAbolished(a) => other(Change::ProcedureAbolished(a)),
+                StoredChange::EntryRetracted(r) => other(Change::EntryRetracted(r)),
+                StoredChange::TariffSet(t) => other(Change::TariffSet(t)),
+                StoredChange::ProgrammeDefined(p) => other(Change::ProgrammeDefined(p)),
+            };
+            Ok(Some(Glance {
+                event_id: e.event_id,
+                seq: e.seq,
+                stream: e.stream,
+                recorded_at: e.recorded_at,
+                effective_on: e.effective_on,
+                change,
+            }))
+        }
+        Some(_) => Ok(None),
+        None => Err(DecodeError::Empty),
     }
 }
 

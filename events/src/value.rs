@@ -18,10 +18,14 @@ impl ProcedureCode {
     pub const RULE: &'static str = "must be 1–64 characters from A–Z, a–z, 0–9, '.', '-' and '_'";
 
     pub fn parse(s: &str) -> Result<Self, String> {
-        let ok = !s.is_empty()
+        if Self::is_valid(s) { Ok(Self(s.to_owned())) } else { Err(Self::RULE.to_owned()) }
+    }
+
+    /// Whether `parse` would take `s` (without making a code of it).
+    pub fn is_valid(s: &str) -> bool {
+        !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
-        if ok { Ok(Self(s.to_owned())) } else { Err(Self::RULE.to_owned()) }
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
     }
 
     pub fn as_str(&self) -> &str {

@@ -2,7 +2,7 @@
 //! `Event::to_json` → `codec::from_json` unchanged, bad bytes are refused without a panic, and events of the
 //! unshipped schema version 0 (the fixture in `tests/fixtures/`) are upcast to the version-1 events they mean.
 
-use events::codec::{self, DecodeError, FORMAT_POSTCARD_V1};
+use events::codec::{self, DecodeError, FORMAT_POSTCARD_V1, GlancedChange};
 use events::event::{
     Abolition, Amendment, EstimateRevision, Merger, Programme, Retraction, Scope, Simplification, Tariff,
 };
@@ -320,6 +320,26 @@ proptest! {
         prop_assert_eq!(codec::decode_for_projection(&json), Ok(event));
         let cut = &stored[..stored.len() - 1];
         prop_assert!(codec::decode_for_projection(cut).is_err());
+    }
+
+    #[test]
+    fn a_glance_reads_what_the_whole_event_says(event in event()) {
+        let stored = codec::encode(&event);
+        let glance = codec::glance(&stored).expect("a stored event").expect("a binary one");
+        prop_assert_eq!(
+            (glance.event_id, glance.seq, glance.stream, glance.recorded_at, glance.effective_on),
+            (event.event_id, event.seq, event.stream.as_str(), event.recorded_at, event.effective_on)
+        );
+        let expected = match event.change.clone() {
+            Change::ProcedureSimplified(s) => GlancedChange::Simplified(s.set),
+            Change::ProcedureAmended(a) => GlancedChange::Amended(a.set),
+            Change::EstimateRevised(r) => GlancedChange::EstimateRevised { baseline: r.baseline, current: r.current },
+            other => GlancedChange::Other(Box::new(other)),
+        };
+        prop_assert_eq!(glance.change, expected);
+        let json = serde_json::to_vec(&event.to_json()).expect("JSON serialises");
+        prop_assert_eq!(codec::glance(&json), Ok(None));
+        prop_assert!(codec::glance(&stored[..stored.len() - 1]).is_err());
     }
 
     #[test]

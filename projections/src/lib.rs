@@ -8,6 +8,8 @@
 //! # Shape
 //! - [`Projection`] ingests recorded events in seq order, live ([`Projection::apply`]) or in bulk
 //!   ([`Projection::fold`], [`Projection::extend`]); both reach the same state (a property test says so).
+//!   A rebuild's bulk fold ([`Projection::extend_on`]) also takes changes already made into the entries
+//!   they add ([`Prepared`], from a glance at their stored bytes on other threads), to the same state.
 //! - Each procedure is a timeline (`timeline.rs`): its events sorted by `(effective_on, seq)`, each kept as
 //!   a 64-byte entry holding the event's delta and the procedure's compact snapshot after it. A question
 //!   at any moment is a date search per procedure, never a replay of the log.
@@ -78,7 +80,7 @@ use events::value::{Date, ProcedureCode, Timestamp};
 pub use cost::{TariffInForce, Tariffs};
 pub use exact::{Money, Nat, Ratio};
 pub use programmes::ProgrammeProgress;
-pub use projection::{Applied, ApplyError, Moment, Projection, StreamKey};
+pub use projection::{Applied, ApplyError, Moment, Prepared, Projection, StreamKey, ToFold};
 pub use reductions::{Group, GroupBy, Reductions};
 pub use view::{Burden, CatalogueEntry, HistoryEntry, Lineage, ListedProcedure, ProcedureView, Status};
 

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use events::event::{Merger, Programme};
 use events::value::{Date, ProcedureCode, TariffApplicant, Text, Timestamp};
-use events::{Change, Changes, Event, Procedure};
+use events::{Change, Changes, Estimates, Event, Procedure};
 use foldhash::fast::FixedState;
 use uuid::Uuid;
 
@@ -124,6 +124,12 @@ impl StreamKey {
 }
 
 impl ShortCode {
+    /// The code this holds (`new` took a valid code's bytes, so they are ASCII).
+    fn to_code(self) -> Option<ProcedureCode> {
+        let bytes: Vec<u8> = self.0.iter().flat_map(|w| w.to_le_bytes()).take_while(|&b| b != 0).collect();
+        ProcedureCode::parse(std::str::from_utf8(&bytes).ok()?).ok()
+    }
+
     fn new(code: &str) -> Option<Self> {
         let mut bytes = [0u8; SHORT_CODE];
         bytes.get_mut(..code.len())?.copy_from_slice(code.as_bytes());
@@ -153,6 +159,69 @@ impl CodeIndex {
 
     fn len(&self) -> usize {
         self.short.len() + self.long.len()
+    }
+}
+
+/// An event on its way into a bulk fold: whole with its `StreamKey`, or already made into the entry it
+/// adds.
+#[derive(Debug)]
+pub enum ToFold<E> {
+    Event(E, StreamKey),
+    Prepared(Prepared),
+}
+
+/// A simplification, amendment or estimate revision made into the timeline entry it adds, from a glance
+/// at its stored bytes ([`events::codec::glance`]) — on a decoder's thread, so that the fold reads this
+/// small record instead of a whole event another thread wrote, and the event is never built. A change
+/// that sets an agency or a sector (which the fold interns), or whose procedure's code is too long to
+/// hold inline, has no `Prepared`: it is folded whole.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Prepared {
+    seq: u64,
+    event_id: Uuid,
+    recorded_at: Timestamp,
+    effective_on: Date,
+    code: ShortCode,
+    kind: Kind,
+    mask: u16,
+    after: Snapshot,
+    text: Option<Box<Texts>>,
+    restatement: Option<Restatement>,
+}
+
+impl Prepared {
+    pub fn of(g: &events::codec::Glance<'_>) -> Option<Self> {
+        use events::codec::GlancedChange;
+        let code = g.stream.strip_prefix("procedure-").filter(|c| ProcedureCode::is_valid(c))?;
+        let (kind, mask, after, text, restatement) = match &g.change {
+            GlancedChange::Simplified(set) | GlancedChange::Amended(set) => {
+                if set.agency.is_some() || set.sector.is_some() {
+                    return None;
+                }
+                let (mask, after, text) = plain_delta(set);
+                let kind =
+                    if matches!(g.change, GlancedChange::Simplified(_)) { Kind::Simplified } else { Kind::Amended };
+                (kind, mask, after, text, None)
+            }
+            GlancedChange::EstimateRevised { baseline, current } => {
+                let (restatement, mask, after) =
+                    revision_delta(g.seq, g.effective_on, baseline.as_ref(), current.as_ref());
+                (Kind::EstimateRevised, mask, after, None, restatement)
+            }
+            GlancedChange::Other(_) => return None,
+        };
+        Some(Self {
+            seq: g.seq,
+            event_id: g.event_id,
+            recorded_at: g.recorded_at,
+            effective_on: g.effective_on,
+            code: ShortCode::new(code)?,
+            kind,
+            mask,
+            after,
+            text: text.map(Box::new),
+            restatement,
+        })
     }
 }
 
@@ -277,6 +346,8 @@ pub struct Projection {
     /// A bulk fold's entries, texts and restatements, in seq order, until it settles: a bulk fold does
     /// not touch a timeline before then, so ingesting an event costs no cache miss on its procedure.
     staged: Vec<Staged>,
+    /// How many of the staged entries each procedure has (by index; shorter when the last have none).
+    staged_counts: Vec<u32>,
     staged_texts: Vec<(u32, TextChange)>,
     staged_restatements: Vec<(u32, Restatement)>,
     /// A bulk fold's retractions (procedure, target, recorded_at), resolved when it settles.
@@ -344,6 +415,7 @@ impl From<StagedEntry> for Entry {
 /// What a bulk fold staged, on its way into the timelines.
 struct Staging {
     entries: Vec<Staged>,
+    counts: Vec<u32>,
     texts: Vec<(u32, TextChange)>,
     restatements: Vec<(u32, Restatement)>,
 }
@@ -355,16 +427,11 @@ impl Staging {
     fn move_into(&self, first: usize, timelines: &mut [Timeline]) {
         let len = timelines.len();
         let local = |p: u32| (p as usize).checked_sub(first).filter(|&i| i < len);
-        let mut counts = vec![0u32; len];
-        for i in self.entries.iter().filter_map(|s| local(s.procedure)) {
-            counts[i] += 1;
-        }
-        for (t, &n) in timelines.iter_mut().zip(&counts) {
+        for (t, &n) in timelines.iter_mut().zip(self.counts.get(first..).unwrap_or_default()) {
             if n > 0 {
                 t.reserve_exact(n as usize);
             }
         }
-        drop(counts);
         for s in &self.entries {
             if let Some(i) = local(s.procedure) {
                 timelines[i].push(s.entry.clone().into());
@@ -423,7 +490,7 @@ impl Projection {
         self.extend_on(
             events.into_iter().map(|e| {
                 let key = StreamKey::of(e.borrow());
-                (e, key)
+                ToFold::Event(e, key)
             }),
             1,
         )
@@ -434,24 +501,30 @@ impl Projection {
     /// state is the same for any number of threads.
     pub fn extend_on<E: Borrow<Event>>(
         &mut self,
-        events: impl IntoIterator<Item = (E, StreamKey)>,
+        events: impl IntoIterator<Item = ToFold<E>>,
         threads: usize,
     ) -> Result<(), ApplyError> {
         let mut outcome = Ok(());
         let mut events = events.into_iter();
-        let mut window: Vec<(E, StreamKey)> = Vec::with_capacity(LOOKAHEAD);
+        let mut window: Vec<ToFold<E>> = Vec::with_capacity(LOOKAHEAD);
         let mut known = [None; LOOKAHEAD];
         'fold: loop {
-            window.clear();
             window.extend(events.by_ref().take(LOOKAHEAD));
             if window.is_empty() {
                 break;
             }
-            for (k, (_, key)) in known.iter_mut().zip(&window) {
-                *k = self.by_code.find(key);
+            for (k, item) in known.iter_mut().zip(&window) {
+                *k = match item {
+                    ToFold::Event(_, key) => self.by_code.find(key),
+                    ToFold::Prepared(r) => self.by_code.short.get(&r.code).copied(),
+                };
             }
-            for ((e, _), &k) in window.iter().zip(&known) {
-                if let Err(e) = self.ingest(e.borrow(), Mode::Batch, k) {
+            for (item, &k) in window.drain(..).zip(&known) {
+                let ingested = match item {
+                    ToFold::Event(e, _) => self.ingest(e.borrow(), Mode::Batch, k).map(drop),
+                    ToFold::Prepared(r) => self.ingest_prepared(r, k),
+                };
+                if let Err(e) = ingested {
                     outcome = Err(e);
                     break 'fold;
                 }
@@ -476,6 +549,7 @@ impl Projection {
     fn settle_batch(&mut self, threads: usize) {
         let staged = Staging {
             entries: std::mem::take(&mut self.staged),
+            counts: std::mem::take(&mut self.staged_counts),
             texts: std::mem::take(&mut self.staged_texts),
             restatements: std::mem::take(&mut self.staged_restatements),
         };
@@ -625,33 +699,12 @@ impl Projection {
                 (Kind::Amended, mask, after)
             }
             Change::EstimateRevised(r) => {
-                if let Some(b) = r.baseline.as_ref().filter(|b| !b.is_empty()) {
-                    let restatement = Restatement {
-                        seq: e.seq,
-                        effective_on: e.effective_on,
-                        annual_volume: b.annual_volume.map(|v| small(v.get())),
-                        applicant_hours: b.applicant_hours.map(|v| small(v.hundredths())),
-                        out_of_pocket_vnd: b.out_of_pocket_vnd.map(|v| small(v.get())),
-                    };
+                let (restatement, mask, after) =
+                    revision_delta(e.seq, e.effective_on, r.baseline.as_ref(), r.current.as_ref());
+                if let Some(restatement) = restatement {
                     match mode {
                         Mode::Live => self.procedures[p as usize].restatements.push(restatement),
                         Mode::Batch => self.staged_restatements.push((p, restatement)),
-                    }
-                }
-                let mut after = Snapshot::UNREGISTERED;
-                let mut mask = 0;
-                if let Some(c) = &r.current {
-                    if let Some(v) = c.annual_volume {
-                        after.set_annual_volume(small(v.get()));
-                        mask |= field::VOLUME;
-                    }
-                    if let Some(v) = c.applicant_hours {
-                        after.set_applicant_hours(small(v.hundredths()));
-                        mask |= field::HOURS;
-                    }
-                    if let Some(v) = c.out_of_pocket_vnd {
-                        after.set_out_of_pocket_vnd(small(v.get()));
-                        mask |= field::OUT_OF_POCKET;
                     }
                 }
                 (Kind::EstimateRevised, mask, after)
@@ -709,12 +762,55 @@ impl Projection {
                 t.texts.extend(text);
                 t.insert(entry);
             }
-            Mode::Batch => {
-                self.staged_texts.extend(text.map(|text| (p, text)));
-                self.staged.push(Staged { procedure: p, entry: StagedEntry::from(entry) });
-            }
+            Mode::Batch => self.stage(p, entry, text),
         }
         touched
+    }
+
+    fn stage(&mut self, p: u32, entry: Entry, text: Option<TextChange>) {
+        self.staged_texts.extend(text.map(|text| (p, text)));
+        self.staged.push(Staged { procedure: p, entry: StagedEntry::from(entry) });
+        if self.staged_counts.len() <= p as usize {
+            self.staged_counts.resize(self.procedures.len(), 0);
+        }
+        self.staged_counts[p as usize] += 1;
+    }
+
+    /// Ingests a prepared change in a bulk fold, as `ingest` would the event it was prepared from; `known`
+    /// as for `ingest`.
+    fn ingest_prepared(&mut self, r: Prepared, known: Option<u32>) -> Result<(), ApplyError> {
+        if r.seq <= self.last_seq {
+            return Err(ApplyError::OutOfOrder { seq: r.seq, last_seq: self.last_seq });
+        }
+        self.last_seq = r.seq;
+        self.ids.record(r.seq, r.event_id);
+        self.open_merge = None;
+        let p = match known.or_else(|| self.by_code.short.get(&r.code).copied()) {
+            Some(p) => p,
+            None => match r.code.to_code() {
+                Some(code) => self.index_or_insert(&code, Mode::Batch),
+                None => return Ok(()),
+            },
+        };
+        if let Some(restatement) = r.restatement {
+            self.staged_restatements.push((p, restatement));
+        }
+        let text = r.text.map(|t| {
+            let (name, documents, legal_basis) = *t;
+            TextChange { seq: r.seq, effective_on: r.effective_on, name, documents, legal_basis }
+        });
+        let entry = Entry {
+            seq: r.seq,
+            recorded_at: r.recorded_at,
+            known_from: r.recorded_at,
+            after: r.after,
+            effective_on: r.effective_on,
+            mask: r.mask,
+            kind: r.kind,
+            retracted: false,
+        };
+        self.stage(p, entry, text);
+        Ok(())
     }
 
     /// Finds or opens the merge this copy belongs to and records the copy; returns the merge's index.
@@ -841,22 +937,7 @@ impl Projection {
 
     /// The mask, values and text of a `set`.
     fn delta_of(&mut self, c: &Changes) -> (u16, Snapshot, Option<Texts>) {
-        let mut s = Snapshot::UNREGISTERED;
-        let mut mask = 0;
-        macro_rules! number {
-            ($field:ident, $set:ident, $bit:expr, $get:ident) => {
-                if let Some(v) = c.$field {
-                    s.$set(small(v.$get()));
-                    mask |= $bit;
-                }
-            };
-        }
-        number!(processing_days, set_processing_days, field::DAYS, hundredths);
-        number!(applicant_hours, set_applicant_hours, field::HOURS, hundredths);
-        number!(fee_vnd, set_fee_vnd, field::FEE, get);
-        number!(out_of_pocket_vnd, set_out_of_pocket_vnd, field::OUT_OF_POCKET, get);
-        number!(annual_volume, set_annual_volume, field::VOLUME, get);
-        number!(steps, set_steps, field::STEPS, get);
+        let (mut mask, mut s, text) = plain_delta(c);
         if let Some(v) = &c.agency {
             s.set_agency(self.agencies.intern(v));
             mask |= field::AGENCY;
@@ -864,23 +945,6 @@ impl Projection {
         if let Some(v) = &c.sector {
             s.set_sector(self.sectors.intern(v));
             mask |= field::SECTOR;
-        }
-        if let Some(v) = c.level {
-            s.set_level(v);
-            mask |= field::LEVEL;
-        }
-        if let Some(v) = c.applicant {
-            s.set_applicant(v);
-            mask |= field::APPLICANT;
-        }
-        if let Some(v) = c.online {
-            s.set_online(v);
-            mask |= field::ONLINE;
-        }
-        let text = (c.name.is_some() || c.documents.is_some() || c.legal_basis.is_some())
-            .then(|| (c.name.clone(), c.documents.clone(), c.legal_basis.clone()));
-        if text.is_some() {
-            mask |= field::TEXT;
         }
         (mask, s, text)
     }
@@ -995,6 +1059,78 @@ fn small(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// The mask, values and text of a `set`, but for a new agency or sector (which the projection interns).
+fn plain_delta(c: &Changes) -> (u16, Snapshot, Option<Texts>) {
+    let mut s = Snapshot::UNREGISTERED;
+    let mut mask = 0;
+    macro_rules! number {
+        ($field:ident, $set:ident, $bit:expr, $get:ident) => {
+            if let Some(v) = c.$field {
+                s.$set(small(v.$get()));
+                mask |= $bit;
+            }
+        };
+    }
+    number!(processing_days, set_processing_days, field::DAYS, hundredths);
+    number!(applicant_hours, set_applicant_hours, field::HOURS, hundredths);
+    number!(fee_vnd, set_fee_vnd, field::FEE, get);
+    number!(out_of_pocket_vnd, set_out_of_pocket_vnd, field::OUT_OF_POCKET, get);
+    number!(annual_volume, set_annual_volume, field::VOLUME, get);
+    number!(steps, set_steps, field::STEPS, get);
+    if let Some(v) = c.level {
+        s.set_level(v);
+        mask |= field::LEVEL;
+    }
+    if let Some(v) = c.applicant {
+        s.set_applicant(v);
+        mask |= field::APPLICANT;
+    }
+    if let Some(v) = c.online {
+        s.set_online(v);
+        mask |= field::ONLINE;
+    }
+    let text = (c.name.is_some() || c.documents.is_some() || c.legal_basis.is_some())
+        .then(|| (c.name.clone(), c.documents.clone(), c.legal_basis.clone()));
+    if text.is_some() {
+        mask |= field::TEXT;
+    }
+    (mask, s, text)
+}
+
+/// What an `EstimateRevised` at (`seq`, `effective_on`) makes: its restatement of the baseline, if any,
+/// and the mask and values of its `current` side.
+fn revision_delta(
+    seq: u64,
+    effective_on: Date,
+    baseline: Option<&Estimates>,
+    current: Option<&Estimates>,
+) -> (Option<Restatement>, u16, Snapshot) {
+    let restatement = baseline.filter(|b| !b.is_empty()).map(|b| Restatement {
+        seq,
+        effective_on,
+        annual_volume: b.annual_volume.map(|v| small(v.get())),
+        applicant_hours: b.applicant_hours.map(|v| small(v.hundredths())),
+        out_of_pocket_vnd: b.out_of_pocket_vnd.map(|v| small(v.get())),
+    });
+    let mut after = Snapshot::UNREGISTERED;
+    let mut mask = 0;
+    if let Some(c) = current {
+        if let Some(v) = c.annual_volume {
+            after.set_annual_volume(small(v.get()));
+            mask |= field::VOLUME;
+        }
+        if let Some(v) = c.applicant_hours {
+            after.set_applicant_hours(small(v.hundredths()));
+            mask |= field::HOURS;
+        }
+        if let Some(v) = c.out_of_pocket_vnd {
+            after.set_out_of_pocket_vnd(small(v.get()));
+            mask |= field::OUT_OF_POCKET;
+        }
+    }
+    (restatement, mask, after)
+}
+
 #[cfg(test)]
 mod tests {
     use events::event::{Merger, Retraction, Simplification};
@@ -1082,6 +1218,28 @@ mod tests {
     }
 
     #[test]
+    fn a_fold_of_changes_prepared_from_their_stored_bytes_equals_a_fold_of_the_events() {
+        let events = log();
+        let stored: Vec<Vec<u8>> = events.iter().map(events::codec::encode).collect();
+        let mut prepared = 0;
+        let items: Vec<ToFold<&Event>> = stored
+            .iter()
+            .zip(&events)
+            .map(|(bytes, e)| match events::codec::glance(bytes).unwrap().and_then(|g| Prepared::of(&g)) {
+                Some(r) => {
+                    prepared += 1;
+                    ToFold::Prepared(r)
+                }
+                None => ToFold::Event(e, StreamKey::of(e)),
+            })
+            .collect();
+        assert_eq!(prepared, 4, "the four simplifications");
+        let mut folded = Projection::new();
+        folded.extend_on(items, 2).unwrap();
+        assert_eq!(folded, Projection::fold(&events).unwrap());
+    }
+
+    #[test]
     fn codes_too_long_to_hold_inline_are_found_like_short_ones() {
         let long = "1.012753.H19-a-very-long-local-variant-code-of-64-characters-xx";
         assert!(long.len() > SHORT_CODE && long.len() <= 64);
@@ -1114,7 +1272,7 @@ mod tests {
             live.apply(e).unwrap();
         }
         let mut side_by_side = Projection::new();
-        side_by_side.extend_on(events.iter().map(|e| (e, StreamKey::of(e))), 3).unwrap();
+        side_by_side.extend_on(events.iter().map(|e| ToFold::Event(e, StreamKey::of(e))), 3).unwrap();
         assert_eq!(once, often);
         assert_eq!(once, live);
         assert_eq!(once, side_by_side, "settling on three threads, one procedure each");
