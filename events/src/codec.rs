@@ -53,35 +53,40 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     }
 }
 
+/// A schema-1 binary event in the stored field order of [`Event`], for the decodings that skip its prose:
+/// that is borrowed from the stored bytes as bytes, neither copied nor checked as UTF-8 (postcard writes
+/// a string as its length and bytes, which is what bytes read). The stream and the change are read as
+/// the caller asks.
+#[derive(serde::Deserialize)]
+#[serde(bound(deserialize = "S: serde::Deserialize<'de>, C: serde::Deserialize<'de>"))]
+struct Stored<'a, S, C> {
+    event_id: uuid::Uuid,
+    seq: u64,
+    stream: S,
+    version: u64,
+    schema_version: u16,
+    recorded_at: Timestamp,
+    effective_on: Date,
+    #[serde(borrow)]
+    _actor: &'a [u8],
+    #[serde(borrow)]
+    _command_id: Option<&'a [u8]>,
+    #[serde(borrow)]
+    _legal_basis: &'a [u8],
+    #[serde(borrow)]
+    _note: &'a [u8],
+    change: C,
+}
+
 /// Decodes stored bytes for a fold that never reads an envelope's prose: like [`decode`], but `actor`,
 /// `command_id`, `legal_basis` and `note` come back empty. Those are a binary event's only strings besides
 /// its stream and payload, so a rebuild decoding millions of events skips two allocations (and their
 /// frees) per event. JSON events are decoded whole.
 pub fn decode_for_projection(bytes: &[u8]) -> Result<Event, DecodeError> {
-    /// A schema-1 binary event with its prose borrowed from the stored bytes as bytes: neither copied nor
-    /// checked as UTF-8 (postcard writes a string as its length and bytes, which is what bytes read).
-    #[derive(serde::Deserialize)]
-    struct Borrowed<'a> {
-        event_id: uuid::Uuid,
-        seq: u64,
-        stream: StreamId,
-        version: u64,
-        schema_version: u16,
-        recorded_at: Timestamp,
-        effective_on: Date,
-        #[serde(borrow)]
-        _actor: &'a [u8],
-        #[serde(borrow)]
-        _command_id: Option<&'a [u8]>,
-        #[serde(borrow)]
-        _legal_basis: &'a [u8],
-        #[serde(borrow)]
-        _note: &'a [u8],
-        change: Change,
-    }
     match bytes.first() {
         Some(&FORMAT_POSTCARD_V1) => {
-            let e: Borrowed<'_> = postcard::from_bytes(&bytes[1..]).map_err(|e| DecodeError::Binary(e.to_string()))?;
+            let e: Stored<'_, StreamId, Change> =
+                postcard::from_bytes(&bytes[1..]).map_err(|e| DecodeError::Binary(e.to_string()))?;
             Ok(Event {
                 event_id: e.event_id,
                 seq: e.seq,
@@ -133,29 +138,6 @@ pub fn glance(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
     use crate::event::{Abolition, Merger, Programme, Retraction, Tariff};
     use serde::Deserialize;
 
-    /// `Event` in the stored field order, borrowing what it can.
-    #[derive(Deserialize)]
-    struct Stored<'a> {
-        event_id: uuid::Uuid,
-        seq: u64,
-        #[serde(borrow)]
-        stream: &'a str,
-        _version: u64,
-        _schema_version: u16,
-        recorded_at: Timestamp,
-        effective_on: Date,
-        #[serde(borrow)]
-        _actor: &'a [u8],
-        #[serde(borrow)]
-        _command_id: Option<&'a [u8]>,
-        #[serde(borrow)]
-        _legal_basis: &'a [u8],
-        #[serde(borrow)]
-        _note: &'a [u8],
-        #[serde(borrow)]
-        change: StoredChange<'a>,
-    }
-
     /// `Change` in the stored variant order.
     #[derive(Deserialize)]
     enum StoredChange<'a> {
@@ -196,7 +178,8 @@ pub fn glance(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
 
     match bytes.first() {
         Some(&FORMAT_POSTCARD_V1) => {
-            let e: Stored<'_> = postcard::from_bytes(&bytes[1..]).map_err(|e| DecodeError::Binary(e.to_string()))?;
+            let e: Stored<'_, &str, StoredChange<'_>> =
+                postcard::from_bytes(&bytes[1..]).map_err(|e| DecodeError::Binary(e.to_string()))?;
             let other = |c: Change| GlancedChange::Other(Box::new(c));
             let change = match e.change {
                 StoredChange::ProcedureSimplified(s) => GlancedChange::Simplified(s.set),
