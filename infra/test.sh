@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Runs every check and test of p30 on a fresh machine: installs what the tests need (nats-server from
-# Debian), then formatting, lints, the purity invariant, and the whole test suite.
+# Runs every check and test of p30 on a fresh machine: installs what the tests need (nats-server and wrk
+# from Debian), then formatting, lints, the purity invariant, and the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
-  echo "installing nats-server (Debian package) for the NATS tests and benchmarks"
+# nats-server for the NATS tests and benchmarks, wrk for the HTTP benchmark (`p30 bench http` and its test).
+missing=()
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then missing+=(nats-server); fi
+if ! command -v wrk >/dev/null 2>&1 && [ ! -x /usr/bin/wrk ]; then missing+=(wrk); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (Debian packages) for the tests and benchmarks"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 cargo fmt --all -- --check
