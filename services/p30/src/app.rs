@@ -107,9 +107,11 @@ pub async fn record(log: &Log, recording: Recording) -> Result<Appended, RecordE
     let change = &recording.command.change;
     for _ in 0..RETRIES {
         let streams = streams_to_read(log, change)?;
+        // Shared with the log's cache of decoded streams: no copy, and dropped before the append waits
+        // (the committer then extends the cached streams in place instead of copying them).
         let mut history = History::new();
         for s in &streams {
-            history.extend(log.read_stream(s)?);
+            history.insert_stream(s.clone(), log.read_stream(s)?);
         }
         let version = |s: &StreamId| history.stream(s).last().map_or(0, |e: &Event| e.version);
         let allowed = if is_settings(change, &streams) {
@@ -140,6 +142,7 @@ pub async fn record(log: &Log, recording: Recording) -> Result<Appended, RecordE
                 v => (s.clone(), ExpectedVersion::Exactly(v)),
             })
             .collect();
+        drop(history);
         // Settings carry no rules that another writer could break, except that of retracting twice.
         if !matches!(change, Change::EntryRetracted(_)) {
             expected.retain(|(s, _)| s.as_str() != StreamId::SETTINGS);
