@@ -45,6 +45,42 @@ fn latencies(commits: &HashMap<u64, Instant>, arrivals: &Arrivals) -> Vec<f64> {
         .collect()
 }
 
+/// Finds the `id` of each SSE frame in a byte stream: the lines that start with `id: ` (p30's frames
+/// carry compact JSON, one `data` line, so no other line starts so). Chunks may split a line anywhere;
+/// only the unfinished last line is kept for the next chunk, everything else is scanned in place.
+#[derive(Default)]
+struct FrameIds {
+    partial: Vec<u8>,
+}
+
+impl FrameIds {
+    fn read(&mut self, mut chunk: &[u8], mut found: impl FnMut(u64)) {
+        if !self.partial.is_empty() {
+            let Some(end) = memchr::memchr(b'\n', chunk) else {
+                self.partial.extend_from_slice(chunk);
+                return;
+            };
+            self.partial.extend_from_slice(&chunk[..end]);
+            Self::line(&self.partial, &mut found);
+            self.partial.clear();
+            chunk = &chunk[end + 1..];
+        }
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk) {
+            Self::line(&chunk[start..end], &mut found);
+            start = end + 1;
+        }
+        self.partial.extend_from_slice(&chunk[start..]);
+    }
+
+    fn line(line: &[u8], found: &mut impl FnMut(u64)) {
+        let Some(id) = line.strip_prefix(b"id: ") else { return };
+        if let Some(seq) = std::str::from_utf8(id).ok().and_then(|d| d.trim().parse().ok()) {
+            found(seq);
+        }
+    }
+}
+
 /// One round: a fresh server publishing to `nats`, `subscribers` SSE clients, one NATS subscriber and
 /// the in-process watch; `events` commits paced at `events_per_second`. Returns p99s (SSE, NATS, watch).
 async fn round(settings: &LiveSettings, nats: &NatsServer) -> anyhow::Result<(f64, f64, f64)> {
@@ -91,7 +127,8 @@ async fn round(settings: &LiveSettings, nats: &NatsServer) -> anyhow::Result<(f6
             }
         })
     };
-    // SSE: subscribers that read `id:` lines as they arrive.
+    // SSE: subscribers that note each frame's `id` as it arrives and look at nothing else (parsing every
+    // frame's JSON in this process would measure the client, not the server).
     let http = reqwest::Client::new();
     let mut sse_tasks = Vec::new();
     for _ in 0..settings.subscribers {
@@ -100,21 +137,14 @@ async fn round(settings: &LiveSettings, nats: &NatsServer) -> anyhow::Result<(f6
         let total = settings.events;
         sse_tasks.push(tokio::spawn(async move {
             let mut body = response.bytes_stream();
-            let (mut text, mut n) = (String::new(), 0);
-            while n < total {
+            let mut ids = FrameIds::default();
+            let mut seen = Vec::with_capacity(total as usize);
+            while (seen.len() as u64) < total {
                 let Some(Ok(chunk)) = body.next().await else { break };
                 let now = Instant::now();
-                text.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(end) = text.find("\n\n") {
-                    let frame: String = text.drain(..end + 2).collect();
-                    if let Some(seq) =
-                        frame.lines().find_map(|l| l.strip_prefix("id:")).and_then(|v| v.trim().parse().ok())
-                    {
-                        arrivals.lock().unwrap_or_else(|p| p.into_inner()).push((seq, now));
-                        n += 1;
-                    }
-                }
+                ids.read(&chunk, |seq| seen.push((seq, now)));
             }
+            arrivals.lock().unwrap_or_else(|p| p.into_inner()).extend(seen);
         }));
     }
     // Commits, paced: one registration each tick, timed when the log acknowledges it.
@@ -181,4 +211,22 @@ pub async fn live(settings: &LiveSettings) -> anyhow::Result<Vec<Figure>> {
             baseline_value: Some(median(watch)),
         },
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FrameIds;
+
+    #[test]
+    fn frame_ids_are_found_whatever_the_chunks() {
+        let stream = b"id: 1\nevent: ProcedureRegistered\ndata: {\"seq\":1,\"note\":\"id: 9\"}\n\n:\n\nid: 22\nevent: ProcedureSimplified\ndata: {}\n\nid: 333\nevent: X\ndata: {}\n\n";
+        for size in [1, 2, 3, 5, 7, 64, stream.len()] {
+            let mut ids = FrameIds::default();
+            let mut seen = Vec::new();
+            for chunk in stream.chunks(size) {
+                ids.read(chunk, |seq| seen.push(seq));
+            }
+            assert_eq!(seen, [1, 22, 333], "chunks of {size} bytes");
+        }
+    }
 }

@@ -20,8 +20,9 @@ use tokio::sync::{broadcast, watch};
 pub struct Message {
     pub seq: u64,
     pub event_type: &'static str,
-    /// The event's JSON with `changes`.
-    pub data: String,
+    /// The whole SSE frame, `id: {seq}\nevent: {type}\ndata: {the event's JSON with changes}\n\n`, written
+    /// once and shared by every subscriber's connection (the JSON is compact, so it is one `data` line).
+    pub frame: bytes::Bytes,
     /// The read-model rows it changed: `{"name", "key", "value"}` (also what goes to NATS).
     pub changes: Vec<Value>,
 }
@@ -463,8 +464,14 @@ impl Live {
             }
         }
         let mut data = event.to_json();
-        data["changes"] = Value::Array(changes.clone());
-        Message { seq: event.seq, event_type: event.type_name(), data: data.to_string(), changes }
+        data["changes"] = Value::Array(changes);
+        let frame = format!("id: {}\nevent: {}\ndata: {data}\n\n", event.seq, event.type_name());
+        // Serialised once; the rows go on to NATS without being copied.
+        let changes = match data["changes"].take() {
+            Value::Array(changes) => changes,
+            _ => Vec::new(),
+        };
+        Message { seq: event.seq, event_type: event.type_name(), frame: frame.into(), changes }
     }
 
     /// The moment a query names: `as_of` (default today in Vietnam) and `known_at` (default now).

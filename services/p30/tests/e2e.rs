@@ -149,10 +149,21 @@ async fn sse_sends_one_message_per_seq_with_changes_and_resumes_without_gap_or_d
     let (running, base, admin, _dir) = start().await;
     let from_start = reqwest::Client::new().get(format!("{base}/v1/subscribe?after=0")).send().await.unwrap();
     assert_eq!(from_start.headers()["content-type"], "text/event-stream");
+    assert_eq!(from_start.headers()["cache-control"], "no-cache");
     record_worked_example(&base, &admin).await;
     let head = running.log.head();
     let all = read_events(from_start, head as usize).await;
     assert_eq!(all.iter().map(|e| e.0).collect::<Vec<_>>(), (1..=head).collect::<Vec<_>>());
+    // Each message's data is the event as the log gives it, plus `changes`; its `event` is the type.
+    let log = reqwest::get(format!("{base}/v1/events?after=0")).await.unwrap().text().await.unwrap();
+    let logged: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(logged.len(), all.len());
+    for ((id, kind, data), event) in all.iter().zip(&logged) {
+        let mut without_changes = data.clone();
+        assert!(without_changes.as_object_mut().unwrap().remove("changes").is_some_and(|c| c.is_array()));
+        assert_eq!(&without_changes, event, "message {id}");
+        assert_eq!(kind, event["type"].as_str().unwrap());
+    }
     let (_, kind, data) = &all[2];
     assert_eq!(kind, "ProcedureRegistered");
     assert_eq!(data["payload"]["code"], "1.000001");

@@ -3,22 +3,20 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use events::StreamId;
 use events::value::ProcedureCode;
-use futures::Stream;
 use projections::QueryError;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::problem::Problem;
 use super::query::{Params, fold};
-use crate::live::Message;
 
 fn unavailable(e: impl std::fmt::Display) -> Problem {
     Problem::unavailable(e.to_string())
@@ -212,16 +210,16 @@ pub async fn programme(
     Ok(axum::Json(p.map_err(query_problem)?).into_response())
 }
 
-fn sse_event(m: &Message) -> SseEvent {
-    SseEvent::default().id(m.seq.to_string()).event(m.event_type).data(m.data.clone())
-}
+/// How often an idle SSE connection gets a comment line, so proxies and browsers keep it open.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// `GET /v1/subscribe`: one SSE message per log seq from `Last-Event-ID` (or `?after=`, default: now).
+/// Every subscriber's connection carries the same prepared frames (`Message::frame`), not a copy each.
 pub async fn subscribe(
     State(s): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
+) -> Result<Response, Problem> {
     s.authorize_read(&headers, q.get("token").map(String::as_str))?;
     let q = Params(q).only(&["after"])?;
     let resume = match headers.get("last-event-id") {
@@ -234,17 +232,22 @@ pub async fn subscribe(
         None => q.get("after").map(|_| q.number("after", 0, 0, u64::MAX)).transpose()?,
     };
     let cursor = resume.unwrap_or_else(|| *s.live.projected.borrow());
-    let (tx, rx) = tokio::sync::mpsc::channel::<SseEvent>(64);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     tokio::spawn(pump(s.clone(), cursor, tx));
-    let stream = futures::StreamExt::map(tokio_stream_wrappers::ReceiverStream::new(rx), Ok);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
+    let stream = futures::StreamExt::map(tokio_stream_wrappers::ReceiverStream::new(rx), Ok::<_, Infallible>);
+    let mut response = Body::from_stream(stream).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
 }
 
 /// Sends one subscriber every event after `cursor`: from the log while it is behind, then from the feed.
 /// The channel to the client is bounded, so a slow client makes this wait, never grow.
-async fn pump(s: AppState, mut cursor: u64, tx: tokio::sync::mpsc::Sender<SseEvent>) {
+async fn pump(s: AppState, mut cursor: u64, tx: tokio::sync::mpsc::Sender<Bytes>) {
     let mut feed = s.live.feed.subscribe();
     let mut shutdown = s.shutdown.clone();
+    let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     // Catch up from the log, up to what the projection has reached (so `changes` include the event).
     let projected = *s.live.projected.borrow();
     if !catch_up(&s, &mut cursor, projected, &tx).await {
@@ -252,9 +255,16 @@ async fn pump(s: AppState, mut cursor: u64, tx: tokio::sync::mpsc::Sender<SseEve
     }
     loop {
         let received = tokio::select! {
-            r = feed.recv() => r,
+            r = feed.recv() => Some(r),
             _ = shutdown.wait_for(|&v| v) => return,
             _ = tx.closed() => return,
+            _ = keep_alive.tick() => None,
+        };
+        let Some(received) = received else {
+            if tx.send(Bytes::from_static(b":\n\n")).await.is_err() {
+                return;
+            }
+            continue;
         };
         match received {
             Ok(m) if m.seq <= cursor => {}
@@ -262,7 +272,7 @@ async fn pump(s: AppState, mut cursor: u64, tx: tokio::sync::mpsc::Sender<SseEve
                 if m.seq > cursor + 1 && !catch_up(&s, &mut cursor, m.seq - 1, &tx).await {
                     return;
                 }
-                if tx.send(sse_event(&m)).await.is_err() {
+                if tx.send(m.frame.clone()).await.is_err() {
                     return;
                 }
                 cursor = m.seq;
@@ -280,7 +290,7 @@ async fn pump(s: AppState, mut cursor: u64, tx: tokio::sync::mpsc::Sender<SseEve
 }
 
 /// Sends the events `cursor+1 ..= until` from the log; false when the client is gone.
-async fn catch_up(s: &AppState, cursor: &mut u64, until: u64, tx: &tokio::sync::mpsc::Sender<SseEvent>) -> bool {
+async fn catch_up(s: &AppState, cursor: &mut u64, until: u64, tx: &tokio::sync::mpsc::Sender<Bytes>) -> bool {
     while *cursor < until {
         let (log, after, limit) = (s.log.clone(), *cursor, (until - *cursor).min(256) as usize);
         let Ok(Ok(events)) = tokio::task::spawn_blocking(move || log.read_after(after, limit)).await else {
@@ -290,8 +300,7 @@ async fn catch_up(s: &AppState, cursor: &mut u64, until: u64, tx: &tokio::sync::
             return true;
         }
         for e in &events {
-            let m = Arc::new(s.live.message(e));
-            if tx.send(sse_event(&m)).await.is_err() {
+            if tx.send(s.live.message(e).frame).await.is_err() {
                 return false;
             }
             *cursor = e.seq;
