@@ -45,6 +45,26 @@ fn latencies(commits: &HashMap<u64, Instant>, arrivals: &Arrivals) -> Vec<f64> {
         .collect()
 }
 
+/// Opens `GET /v1/subscribe?after=0` on a plain TCP connection and reads the response head; what follows
+/// on the connection is the (chunked) event stream, whose frames [`FrameIds`] finds.
+async fn subscribe(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpStream> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut connection = tokio::net::TcpStream::connect(addr).await?;
+    connection.set_nodelay(true)?;
+    let request = format!("GET /v1/subscribe?after=0 HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
+    connection.write_all(request.as_bytes()).await?;
+    // The head only: nothing is written before the first event, which comes after the first commit.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        anyhow::ensure!(connection.read(&mut byte).await? == 1, "the server closed the SSE connection");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    anyhow::ensure!(head.starts_with("HTTP/1.1 200"), "GET /v1/subscribe answered {head}");
+    Ok(connection)
+}
+
 /// Finds the `id` of each SSE frame in a byte stream: the lines that start with `id: ` (p30's frames
 /// carry compact JSON, one `data` line, so no other line starts so). Chunks may split a line anywhere;
 /// only the unfinished last line is kept for the next chunk, everything else is scanned in place.
@@ -88,7 +108,6 @@ async fn round(settings: &LiveSettings, nats: &NatsServer) -> anyhow::Result<(f6
     let config = crate::server::Config::on_loopback(dir.path());
     let nats_config = crate::nats::Config { url: nats.url(), replicas: 1 };
     let running = crate::server::start_with_nats(config, Some(nats_config), std::future::pending()).await?;
-    let base = format!("http://{}", running.addr);
     let (sse, nats_arrivals, watch): (Arrivals, Arrivals, Arrivals) = Default::default();
 
     // In-process: the durable-head watch, as the projector and the publisher see commits.
@@ -127,24 +146,26 @@ async fn round(settings: &LiveSettings, nats: &NatsServer) -> anyhow::Result<(f6
             }
         })
     };
-    // SSE: subscribers that note each frame's `id` as it arrives and look at nothing else (parsing every
-    // frame's JSON in this process would measure the client, not the server).
-    let http = reqwest::Client::new();
+    // SSE: subscribers that note each frame's `id` as it arrives and look at nothing else: a plain TCP
+    // connection each (one task, no HTTP client library), since on two cores the clients' own work
+    // would otherwise be what is measured.
     let mut sse_tasks = Vec::new();
     for _ in 0..settings.subscribers {
-        let response = http.get(format!("{base}/v1/subscribe?after=0")).send().await?;
+        let mut connection = subscribe(running.addr).await?;
         let arrivals = sse.clone();
         let total = settings.events;
         sse_tasks.push(tokio::spawn(async move {
-            let mut body = response.bytes_stream();
-            let mut ids = FrameIds::default();
+            use tokio::io::AsyncReadExt;
+            let (mut ids, mut buffer) = (FrameIds::default(), vec![0u8; 1 << 16]);
             let mut seen = Vec::with_capacity(total as usize);
             while (seen.len() as u64) < total {
-                let Some(Ok(chunk)) = body.next().await else { break };
+                let n = connection.read(&mut buffer).await?;
+                anyhow::ensure!(n > 0, "the SSE connection closed after {} events", seen.len());
                 let now = Instant::now();
-                ids.read(&chunk, |seq| seen.push((seq, now)));
+                ids.read(&buffer[..n], |seq| seen.push((seq, now)));
             }
             arrivals.lock().unwrap_or_else(|p| p.into_inner()).extend(seen);
+            anyhow::Ok(())
         }));
     }
     // Commits, paced: one registration each tick, timed when the log acknowledges it.
@@ -174,12 +195,16 @@ async fn round(settings: &LiveSettings, nats: &NatsServer) -> anyhow::Result<(f6
         }
     }
     for t in sse_tasks {
-        t.await?;
+        t.await??;
     }
     nats_task.await?;
     watch_task.await?;
     running.stop().await?;
-    Ok((p99(latencies(&commits, &sse)), p99(latencies(&commits, &nats_arrivals)), p99(latencies(&commits, &watch))))
+    let (sse, nats, watch) =
+        (latencies(&commits, &sse), latencies(&commits, &nats_arrivals), latencies(&commits, &watch));
+    let p50 = |xs: &[f64]| crate::bench::quantile(xs.to_vec(), 0.5);
+    eprintln!("  p50 SSE {:.3} ms, NATS {:.3} ms, in-process {:.3} ms", p50(&sse), p50(&nats), p50(&watch));
+    Ok((p99(sse), p99(nats), p99(watch)))
 }
 
 /// `p30 bench live`: p99 from commit to SSE and to NATS, beside commit to in-process notification.

@@ -295,6 +295,20 @@ pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection
     })
 }
 
+/// Events read inline, on the async task, when no more than this many are new: they were committed
+/// just now and sit in fjall's memtable, so reading them costs microseconds, less than a hand-off to a
+/// blocking thread; longer catch-ups (after an outage) read on a blocking thread.
+pub const INLINE_READ: u64 = 64;
+
+/// Reads up to `limit` events after `after`, inline when they are few and recent (see [`INLINE_READ`]).
+pub async fn read_recent(log: &Log, after: u64, limit: usize) -> anyhow::Result<Vec<Event>> {
+    if log.head().saturating_sub(after) <= INLINE_READ {
+        return Ok(log.read_after(after, limit)?);
+    }
+    let reader = log.clone();
+    Ok(tokio::task::spawn_blocking(move || reader.read_after(after, limit)).await??)
+}
+
 fn row(name: &str, key: &str, value: Value) -> Value {
     json!({"name": name, "key": key, "value": value})
 }
@@ -349,8 +363,7 @@ impl Live {
                     changed = heads.wait_for(|&h| h > done) => if changed.is_err() { break },
                     _ = shutdown.wait_for(|&s| s) => break,
                 }
-                let (log2, after) = (log.clone(), done);
-                let Ok(Ok(events)) = tokio::task::spawn_blocking(move || log2.read_after(after, 1000)).await else {
+                let Ok(events) = read_recent(&log, done, 1000).await else {
                     tracing::error!("the projector cannot read the log");
                     break;
                 };
