@@ -441,6 +441,17 @@ fn a_simplification_that_changes_nothing_is_refused() {
 }
 
 #[test]
+fn a_simplification_that_changes_one_value_beside_unchanged_ones_is_recorded() {
+    let (log, _) = khai_sinh_registered();
+    let one = Changes { processing_days: Some(days("5")), online: Some(Online::Full), ..set() };
+    given(&log.events).when(on("2014-01-01", simplify(KHAI_SINH, one.clone()))).then_events(vec![written(
+        stream(KHAI_SINH),
+        "2014-01-01",
+        simplify(KHAI_SINH, one),
+    )]);
+}
+
+#[test]
 fn an_empty_simplification_is_invalid() {
     let (log, _) = khai_sinh_registered();
     let r =

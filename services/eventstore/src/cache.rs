@@ -6,7 +6,10 @@
 //! the events it made durable to the streams the cache holds. A reader that finds a stream here gets
 //! exactly what it would read from disk at the durable head. A stream read from disk is put in only if
 //! no commit came between the read's head and the put, so a stale read can never land here.
-//! The cache holds at most `capacity` events; past that, the least recently used streams go.
+//! The cache holds at most `capacity` events. Past that, streams go in no particular order (the hash
+//! map's), sparing those used since the last eviction: a least-recently-used rule would keep nothing
+//! useful when many streams are written in turn (it evicts exactly the stream needed next), while this
+//! keeps a share of them, and a few busy streams stay.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,13 +33,14 @@ pub(crate) struct StreamCache {
     /// Events held, over all streams.
     held: usize,
     capacity: usize,
-    /// Counts reads, to tell the least recently used streams.
+    /// Counts reads, to tell which streams were used since the last eviction.
     tick: u64,
+    last_eviction: u64,
 }
 
 impl StreamCache {
     pub fn new(head: u64, capacity: usize) -> Self {
-        Self { streams: HashMap::new(), through: head, held: 0, capacity, tick: 0 }
+        Self { streams: HashMap::new(), through: head, held: 0, capacity, tick: 0, last_eviction: 0 }
     }
 
     /// The stream as of the durable `head`, if held.
@@ -57,6 +61,7 @@ impl StreamCache {
         if self.capacity == 0 || events.is_empty() || self.through != head || self.streams.contains_key(stream) {
             return;
         }
+        self.tick += 1;
         self.held += events.len();
         self.streams.insert(stream.clone(), Entry { events: events.clone(), used: self.tick });
         if self.held > self.capacity {
@@ -84,19 +89,25 @@ impl StreamCache {
         }
     }
 
-    /// Drops the least recently used streams until a quarter of the room is free.
+    /// Drops streams until a quarter of the room is free: first those not used since the last eviction,
+    /// then, if that is not enough, any.
     fn evict(&mut self) {
         let target = self.capacity - self.capacity / 4;
-        let mut by_use: Vec<(u64, StreamId)> = self.streams.iter().map(|(s, e)| (e.used, s.clone())).collect();
-        by_use.sort_unstable_by_key(|(used, _)| *used);
-        for (_, stream) in by_use {
+        for spare_recent in [true, false] {
+            let since = self.last_eviction;
+            let held = &mut self.held;
+            self.streams.retain(|_, entry| {
+                if *held <= target || (spare_recent && entry.used > since) {
+                    return true;
+                }
+                *held -= entry.events.len();
+                false
+            });
             if self.held <= target {
                 break;
             }
-            if let Some(entry) = self.streams.remove(&stream) {
-                self.held -= entry.events.len();
-            }
         }
+        self.last_eviction = self.tick;
     }
 
     #[cfg(test)]
@@ -163,23 +174,30 @@ mod tests {
     }
 
     #[test]
-    fn past_its_capacity_the_least_recently_used_streams_go() {
+    fn past_its_capacity_streams_used_since_the_last_eviction_stay() {
         let mut cache = StreamCache::new(0, 8);
         let codes: Vec<String> = (0..4).map(|i| format!("1.00000{i}")).collect();
-        for (i, code) in codes.iter().enumerate() {
-            let events = (0..2).map(|v| event(code, (i * 2 + v) as u64 + 1, v as u64 + 1)).collect();
+        let put = |cache: &mut StreamCache, code: &str, first: u64| {
+            let events = (0..2).map(|v| event(code, first + v, v + 1)).collect();
             cache.put(&stream(code), &Arc::new(events), 0);
+        };
+        for (i, code) in codes.iter().enumerate() {
+            put(&mut cache, code, i as u64 * 2 + 1);
         }
         assert_eq!(cache.held(), (4, 8));
-        // Used in this order: 1, 2, 3, 0; then a fifth stream needs room.
-        for i in [1, 2, 3, 0] {
-            cache.get(&stream(&codes[i]), 100).expect("held");
-        }
+        // A fifth stream needs room: with none evicted before, every stream counts as used since, so
+        // any go, down to three quarters of the room.
         cache.put(&stream("2.000000"), &Arc::new(vec![event("2.000000", 9, 1)]), 0);
-        assert_eq!(cache.held(), (3, 5), "down to three quarters of the room");
-        for (i, kept) in [(0, true), (1, false), (2, false), (3, true)] {
-            assert_eq!(cache.get(&stream(&codes[i]), 100).is_some(), kept, "stream {i}");
+        let (streams, held) = cache.held();
+        assert!(held <= 6 && streams < 5, "{streams} streams, {held} events");
+        // Now fill it again; the stream used since that eviction stays, whatever the map's order.
+        let kept: Vec<String> = codes.iter().filter(|c| cache.get(&stream(c), 100).is_some()).cloned().collect();
+        let busy = kept.first().cloned().unwrap_or_else(|| "2.000000".into());
+        for (i, code) in ["3.000001", "3.000002", "3.000003", "3.000004"].iter().enumerate() {
+            cache.get(&stream(&busy), 100).expect("the busy stream is held");
+            put(&mut cache, code, 20 + i as u64 * 2);
         }
-        assert!(cache.get(&stream("2.000000"), 100).is_some());
+        assert!(cache.get(&stream(&busy), 100).is_some(), "the stream used all along stays");
+        assert!(cache.held().1 <= 8);
     }
 }

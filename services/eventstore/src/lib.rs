@@ -71,12 +71,13 @@ pub struct Options {
     pub max_group: usize,
     pub clock: Clock,
     /// The most events the cache of decoded streams holds (0: none; every stream read goes to disk).
+    /// A decoded event takes roughly half a kilobyte, so the default holds up to ~100 MB.
     pub stream_cache_events: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { max_group: 4096, clock: Arc::new(system_clock), stream_cache_events: 100_000 }
+        Self { max_group: 4096, clock: Arc::new(system_clock), stream_cache_events: 200_000 }
     }
 }
 
