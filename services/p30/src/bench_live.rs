@@ -194,11 +194,18 @@ async fn round(settings: &LiveSettings, nats: &NatsServer) -> anyhow::Result<(f6
             commits.insert(e.seq, now);
         }
     }
+    // Every receiver has had every event long before this; one that has not lost some (a NATS core
+    // subscriber cut off as a slow consumer, say): the round fails and says so instead of hanging.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let waited = |what: &'static str, arrivals: &Arrivals| {
+        let got = arrivals.lock().unwrap_or_else(|p| p.into_inner()).len();
+        anyhow::anyhow!("{what} had {got} arrivals of {} events 30 s after the last commit", settings.events)
+    };
     for t in sse_tasks {
-        t.await??;
+        tokio::time::timeout_at(deadline, t).await.map_err(|_| waited("the SSE subscribers", &sse))???;
     }
-    nats_task.await?;
-    watch_task.await?;
+    tokio::time::timeout_at(deadline, nats_task).await.map_err(|_| waited("the NATS subscriber", &nats_arrivals))??;
+    tokio::time::timeout_at(deadline, watch_task).await.map_err(|_| waited("the in-process watch", &watch))??;
     running.stop().await?;
     let (sse, nats, watch) =
         (latencies(&commits, &sse), latencies(&commits, &nats_arrivals), latencies(&commits, &watch));
@@ -209,9 +216,11 @@ async fn round(settings: &LiveSettings, nats: &NatsServer) -> anyhow::Result<(f6
 
 /// `p30 bench live`: p99 from commit to SSE and to NATS, beside commit to in-process notification.
 pub async fn live(settings: &LiveSettings) -> anyhow::Result<Vec<Figure>> {
-    let nats = NatsServer::start()?;
     let (mut sse, mut nats_p99, mut watch) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..settings.rounds {
+        // A fresh nats-server (and store) each round, as the server is fresh: a stream left by the round
+        // before would say its events were already published, and the new server would publish none.
+        let nats = NatsServer::start()?;
         let (s, n, w) = round(settings, &nats).await?;
         eprintln!("round {}: p99 SSE {s:.3} ms, NATS {n:.3} ms, in-process {w:.3} ms", r + 1);
         sse.push(s);
