@@ -534,3 +534,40 @@ pub fn procedure_state(stream: &StreamId, events: &[Event], as_of: Date) -> Proc
     }
     state
 }
+
+/// The agency that owns the procedure of `stream` once all of `events` apply (only that stream's,
+/// retracted ones aside): what [`procedure_state`] at the stream's last date holds as its agency, found
+/// without copying a procedure. Every write for a procedure asks it, to check who may write.
+pub fn current_agency<'a>(stream: &StreamId, events: &'a [Event]) -> Option<&'a crate::value::Agency> {
+    #[derive(PartialEq)]
+    enum Is {
+        Unregistered,
+        Active,
+        Gone,
+    }
+    let code = stream.code()?;
+    let retracted = retracted_by(events.iter());
+    let mut entries = effective_events(events.iter().filter(|e| e.stream == *stream), &retracted, None);
+    entries.sort_by_key(|e| e.key);
+    let (mut is, mut agency) = (Is::Unregistered, None);
+    // The same transitions as `ProcedureState::apply`; a change refused there changes nothing here.
+    for e in entries {
+        match e.change {
+            Change::ProcedureRegistered(p) if is == Is::Unregistered => (is, agency) = (Is::Active, Some(&p.agency)),
+            Change::ProcedureAmended(a) if is == Is::Active => agency = a.set.agency.as_ref().or(agency),
+            Change::ProceduresMerged(m) if m.sources.contains(&code) && is == Is::Active => {
+                if m.into.code == code {
+                    agency = Some(&m.into.agency);
+                } else {
+                    is = Is::Gone;
+                }
+            }
+            Change::ProceduresMerged(m) if !m.sources.contains(&code) && is == Is::Unregistered => {
+                (is, agency) = (Is::Active, Some(&m.into.agency));
+            }
+            Change::ProcedureAbolished(_) if is == Is::Active => is = Is::Gone,
+            _ => {}
+        }
+    }
+    agency
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use events::decide::{Command, History, Refusal, procedure_state, streams_of};
+use events::decide::{Command, History, Refusal, current_agency, streams_of};
 use events::{Change, Event, StreamId};
 use eventstore::{Append, AppendError, Appended, ExpectedVersion, Hash, Log, ReadError};
 
@@ -62,12 +62,8 @@ fn streams_to_read(log: &Log, change: &Change) -> Result<Vec<StreamId>, RecordEr
 fn agencies(change: &Change, history: &History, streams: &[StreamId]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for stream in streams {
-        let events = history.stream(stream);
-        if let Some(last) = events.iter().map(|e| e.effective_on).max() {
-            let state = procedure_state(stream, events, last);
-            if let Some(p) = state.attributes {
-                out.insert(p.agency.as_str().to_owned());
-            }
+        if let Some(agency) = current_agency(stream, history.stream(stream)) {
+            out.insert(agency.as_str().to_owned());
         }
     }
     match change {
