@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check and test of p30 on a fresh machine: installs what the tests need (nats-server and
+# Runs every check and test of p30 on a fresh machine: installs what the tests need (nats-server, wrk and
 # chromium from Debian, playwright-core from npm for the browser test), then formatting, lints, the purity
 # invariant, and the whole test suite.
 set -euo pipefail
@@ -15,15 +15,15 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 "$@" >/dev/null
 }
 
-if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
-  echo "installing nats-server (Debian package) for the NATS tests and benchmarks"
-  apt_install nats-server
-fi
-
+# nats-server for the NATS tests and benchmarks, wrk for the HTTP benchmark (`p30 bench http` and its test).
+missing=()
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then missing+=(nats-server); fi
+if ! command -v wrk >/dev/null 2>&1 && [ ! -x /usr/bin/wrk ]; then missing+=(wrk); fi
 # The browser test (services/p30/tests/browser.rs) drives Debian's chromium with playwright-core.
-if [ ! -x /usr/bin/chromium ]; then
-  echo "installing chromium (Debian package) for the browser test"
-  apt_install chromium
+if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (Debian packages) for the tests and benchmarks"
+  apt_install "${missing[@]}"
 fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "the browser test needs Node.js 20 or later with npm (node and npm are not on PATH)" >&2

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -134,7 +135,9 @@ fn list(items: &[Affected]) -> String {
 /// The recorded history of the streams a command touches, each stream's events in version order.
 #[derive(Clone, Debug, Default)]
 pub struct History {
-    streams: BTreeMap<StreamId, Vec<Event>>,
+    /// Each stream's events in seq order, shared with whoever read them (the log keeps recently read
+    /// streams decoded, so a command reads them without copying).
+    streams: BTreeMap<StreamId, Arc<Vec<Event>>>,
 }
 
 impl History {
@@ -145,14 +148,23 @@ impl History {
     /// Adds recorded events; events already present (by `seq`) are skipped.
     pub fn extend(&mut self, events: impl IntoIterator<Item = Event>) {
         for e in events {
-            let stream = self.streams.entry(e.stream.clone()).or_default();
+            let stream = Arc::make_mut(self.streams.entry(e.stream.clone()).or_default());
             if !stream.iter().any(|x| x.seq == e.seq) {
                 stream.push(e);
             }
         }
         for events in self.streams.values_mut() {
-            events.sort_by_key(|e| e.seq);
+            if !events.is_sorted_by_key(|e| e.seq) {
+                Arc::make_mut(events).sort_by_key(|e| e.seq);
+            }
         }
+    }
+
+    /// Puts in the whole of one stream as the log read it: every event of `stream`, in seq order,
+    /// replacing what the history held of that stream.
+    pub fn insert_stream(&mut self, stream: StreamId, events: Arc<Vec<Event>>) {
+        debug_assert!(events.iter().all(|e| e.stream == stream) && events.is_sorted_by_key(|e| e.seq));
+        self.streams.insert(stream, events);
     }
 
     pub fn from_events(events: impl IntoIterator<Item = Event>) -> Self {
@@ -162,24 +174,31 @@ impl History {
     }
 
     pub fn stream(&self, id: &StreamId) -> &[Event] {
-        self.streams.get(id).map(Vec::as_slice).unwrap_or_default()
+        self.streams.get(id).map(|events| events.as_slice()).unwrap_or_default()
+    }
+
+    fn events(&self) -> impl Iterator<Item = &Event> {
+        self.streams.values().flat_map(|events| events.iter())
     }
 
     fn find(&self, event_id: Uuid) -> Option<&Event> {
-        self.streams.values().flatten().find(|e| e.event_id == event_id)
+        self.events().find(|e| e.event_id == event_id)
     }
 
     /// Ids of the events some retraction in these streams withdrew.
     fn retracted(&self) -> HashSet<Uuid> {
-        self.streams
-            .values()
-            .flatten()
-            .filter_map(|e| match &e.change {
-                Change::EntryRetracted(r) => Some(r.event_id),
-                _ => None,
-            })
-            .collect()
+        retracted_by(self.events())
     }
+}
+
+/// Ids of the events the retractions among `events` withdrew.
+fn retracted_by<'a>(events: impl Iterator<Item = &'a Event>) -> HashSet<Uuid> {
+    events
+        .filter_map(|e| match &e.change {
+            Change::EntryRetracted(r) => Some(r.event_id),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The streams a command's events are written to (a retraction's are those of the event it names).
@@ -243,12 +262,16 @@ pub fn decide(command: &Command, history: &History) -> Result<Vec<NewEvent>, Ref
     let mut later = Vec::new();
     for n in &new {
         let recorded = effective_events(history.stream(&n.stream), &retracted, None);
-        let before = replay(&n.stream, &recorded, None);
         let after = replay(&n.stream, &recorded, Some(n));
         if let Some(rule) = after.new_event_broke {
             return Err(Refusal::Rule(rule));
         }
-        later.extend(after.broken.into_iter().filter(|a| !before.broken.iter().any(|b| b.seq == a.seq)));
+        // Only events that break with the new one in place, and did not already without it, stand in
+        // its way; most commands break none, and then the replay without it is not needed.
+        if !after.broken.is_empty() {
+            let before = replay(&n.stream, &recorded, None);
+            later.extend(after.broken.into_iter().filter(|a| !before.broken.iter().any(|b| b.seq == a.seq)));
+        }
     }
     if later.is_empty() { Ok(new) } else { Err(Refusal::BreaksLaterEvents(dedupe(later))) }
 }
@@ -264,9 +287,7 @@ fn decide_retraction(command: &Command, event_id: Uuid, history: &History) -> Re
     }
     // A merge is one event in each stream it touches; retracting any of them retracts the merge.
     let siblings: Vec<&Event> = history
-        .streams
-        .values()
-        .flatten()
+        .events()
         .filter(|e| {
             e.event_id == event_id
                 || (matches!(e.change, Change::ProceduresMerged(_))
@@ -367,12 +388,12 @@ struct Entry<'a> {
 
 /// The events of a stream that count: not retractions, not retracted, not in `without`.
 fn effective_events<'a>(
-    events: &'a [Event],
+    events: impl IntoIterator<Item = &'a Event>,
     retracted: &HashSet<Uuid>,
     without: Option<&HashSet<Uuid>>,
 ) -> Vec<Entry<'a>> {
     events
-        .iter()
+        .into_iter()
         .filter(|e| !matches!(e.change, Change::EntryRetracted(_)))
         .filter(|e| !retracted.contains(&e.event_id) && without.is_none_or(|w| !w.contains(&e.event_id)))
         .map(|e| Entry { key: (e.effective_on, e.seq), event_id: e.event_id, change: &e.change })
@@ -452,14 +473,16 @@ impl ProcedureState {
                 if !rises.is_empty() {
                     return Err(RuleBroken::BurdenRises { code: code.clone(), rises });
                 }
-                let mut next = current.clone();
-                s.set.apply_to(&mut next);
-                self.attributes = Some(next);
+                // Changed in place: a replay copies a procedure only where one is registered or merged.
+                if let Some(p) = self.attributes.as_mut() {
+                    s.set.apply_to(p);
+                }
             }
             Change::ProcedureAmended(a) => {
-                let mut next = self.require_active(code, on, "amended")?.clone();
-                a.set.apply_to(&mut next);
-                self.attributes = Some(next);
+                self.require_active(code, on, "amended")?;
+                if let Some(p) = self.attributes.as_mut() {
+                    a.set.apply_to(p);
+                }
             }
             Change::EstimateRevised(r) => {
                 let Some(p) = self.attributes.as_mut() else {
@@ -501,13 +524,50 @@ pub fn procedure_state(stream: &StreamId, events: &[Event], as_of: Date) -> Proc
     let Some(code) = stream.code() else {
         return state;
     };
-    let history = History::from_events(events.iter().cloned());
-    let retracted = history.retracted();
-    let mut entries = effective_events(history.stream(stream), &retracted, None);
-    entries.retain(|e| e.key.0 <= as_of);
+    // Read in place: the retractions among all of `events`, the entries of `stream` alone.
+    let retracted = retracted_by(events.iter());
+    let ours = events.iter().filter(|e| e.stream == *stream && e.effective_on <= as_of);
+    let mut entries = effective_events(ours, &retracted, None);
     entries.sort_by_key(|e| e.key);
     for e in entries {
         let _ = state.apply(&code, e.key.0, e.change);
     }
     state
+}
+
+/// The agency that owns the procedure of `stream` once all of `events` apply (only that stream's,
+/// retracted ones aside): what [`procedure_state`] at the stream's last date holds as its agency, found
+/// without copying a procedure. Every write for a procedure asks it, to check who may write.
+pub fn current_agency<'a>(stream: &StreamId, events: &'a [Event]) -> Option<&'a crate::value::Agency> {
+    #[derive(PartialEq)]
+    enum Is {
+        Unregistered,
+        Active,
+        Gone,
+    }
+    let code = stream.code()?;
+    let retracted = retracted_by(events.iter());
+    let mut entries = effective_events(events.iter().filter(|e| e.stream == *stream), &retracted, None);
+    entries.sort_by_key(|e| e.key);
+    let (mut is, mut agency) = (Is::Unregistered, None);
+    // The same transitions as `ProcedureState::apply`; a change refused there changes nothing here.
+    for e in entries {
+        match e.change {
+            Change::ProcedureRegistered(p) if is == Is::Unregistered => (is, agency) = (Is::Active, Some(&p.agency)),
+            Change::ProcedureAmended(a) if is == Is::Active => agency = a.set.agency.as_ref().or(agency),
+            Change::ProceduresMerged(m) if m.sources.contains(&code) && is == Is::Active => {
+                if m.into.code == code {
+                    agency = Some(&m.into.agency);
+                } else {
+                    is = Is::Gone;
+                }
+            }
+            Change::ProceduresMerged(m) if !m.sources.contains(&code) && is == Is::Unregistered => {
+                (is, agency) = (Is::Active, Some(&m.into.agency));
+            }
+            Change::ProcedureAbolished(_) if is == Is::Active => is = Is::Gone,
+            _ => {}
+        }
+    }
+    agency
 }

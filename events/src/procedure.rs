@@ -174,9 +174,12 @@ impl Changes {
 
     /// Whether applying this `set` to `p` changes at least one value.
     pub fn differs_from(&self, p: &Procedure) -> bool {
-        let mut next = p.clone();
-        self.apply_to(&mut next);
-        next != *p
+        // Field by field, without copying the procedure: every replay of a stream asks this once per
+        // simplification.
+        macro_rules! differs {
+            ($($f:ident),*) => { false $( || self.$f.as_ref().is_some_and(|v| *v != p.$f) )* };
+        }
+        every_attribute!(differs)
     }
 
     /// Overwrites the attributes this `set` holds.

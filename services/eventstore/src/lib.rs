@@ -7,7 +7,9 @@
 //!   acknowledged only after that fsync (see `writer`).
 //! - Tamper evidence: every event carries a hash chained over all before it (`verify`).
 //! - Readers see only what is durable: reads stop at the durable head, and a watch wakes live tails.
+//! - Streams read recently stay decoded in memory, kept exact by the committer (see `cache`).
 
+mod cache;
 mod error;
 mod keys;
 mod verify;
@@ -22,6 +24,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
+pub use cache::StreamEvents;
 pub use error::{AppendError, OpenError, ReadError};
 pub use keys::Hash;
 pub use verify::{VerifyError, VerifyReport, verify};
@@ -67,17 +70,23 @@ pub struct Options {
     /// The most appends one fsync may acknowledge; 1 turns group commit off (one fsync per append).
     pub max_group: usize,
     pub clock: Clock,
+    /// The most events the cache of decoded streams holds (0: none; every stream read goes to disk).
+    /// A decoded event takes roughly half a kilobyte, so the default holds up to ~100 MB.
+    pub stream_cache_events: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { max_group: 4096, clock: Arc::new(system_clock) }
+        Self { max_group: 4096, clock: Arc::new(system_clock), stream_cache_events: 200_000 }
     }
 }
 
 impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Options").field("max_group", &self.max_group).finish_non_exhaustive()
+        f.debug_struct("Options")
+            .field("max_group", &self.max_group)
+            .field("stream_cache_events", &self.stream_cache_events)
+            .finish_non_exhaustive()
     }
 }
 
@@ -145,6 +154,7 @@ pub(crate) struct Request {
 
 struct Shared {
     store: Store,
+    cache: Arc<Mutex<cache::StreamCache>>,
     path: PathBuf,
     durable: watch::Sender<u64>,
     requests: Mutex<Option<mpsc::Sender<Request>>>,
@@ -176,11 +186,22 @@ impl Log {
         };
         let (durable, _) = watch::channel(head);
         let (tx, rx) = mpsc::channel();
-        let handle = writer::start(store.clone(), durable.clone(), options, head, hash, last_recorded, rx)
-            .map_err(|e| OpenError::Io { path: dir.to_owned(), source: e })?;
+        let cache = Arc::new(Mutex::new(cache::StreamCache::new(head, options.stream_cache_events)));
+        let handle = writer::start(writer::Start {
+            store: store.clone(),
+            cache: cache.clone(),
+            durable: durable.clone(),
+            options,
+            head,
+            hash,
+            last_recorded,
+            requests: rx,
+        })
+        .map_err(|e| OpenError::Io { path: dir.to_owned(), source: e })?;
         Ok(Self {
             shared: Arc::new(Shared {
                 store,
+                cache,
                 path: dir.to_owned(),
                 durable,
                 requests: Mutex::new(Some(tx)),
@@ -259,9 +280,23 @@ impl Log {
         Ok(n)
     }
 
-    /// Every durable event of a stream, in version order.
-    pub fn read_stream(&self, stream: &StreamId) -> Result<Vec<Event>, ReadError> {
+    /// Every durable event of a stream, in version order: from the cache of decoded streams, or read
+    /// from disk (and then kept there).
+    pub fn read_stream(&self, stream: &StreamId) -> Result<StreamEvents, ReadError> {
         let head = self.head();
+        if let Some(events) = self.cache().get(stream, head) {
+            return Ok(events);
+        }
+        let events = Arc::new(self.read_stream_from_disk(stream, head)?);
+        self.cache().put(stream, &events, head);
+        Ok(events)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, cache::StreamCache> {
+        self.shared.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read_stream_from_disk(&self, stream: &StreamId, head: u64) -> Result<Vec<Event>, ReadError> {
         let mut out = Vec::new();
         for guard in self.shared.store.streams.prefix(keys::stream_prefix(stream.as_str())) {
             let v = guard.value()?;

@@ -5,22 +5,23 @@
 //!   `max_group`), checks each against the log and the appends staged before it, and encodes the
 //!   survivors into one fjall batch.
 //! - The **committer** takes every batch staged so far, writes them in order and fsyncs once, and only
-//!   then answers their appends and moves the durable head.
+//!   then appends the new events to the streams the cache holds, moves the durable head and answers
+//!   their appends.
 //!
 //! The stager assumes that every batch it hands on will commit. If one fails, the log stops accepting
 //! writes (fjall itself refuses further writes after a failed fsync): every append from then on is
 //! answered `Unavailable`, and a restart recovers what is durable.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use events::value::Timestamp;
 use events::{Event, SCHEMA_VERSION, StreamId, codec};
 use fjall::PersistMode;
 use tokio::sync::watch;
 
+use crate::cache::StreamCache;
 use crate::keys::{self, Hash};
 use crate::{AppendError, Appended, ExpectedVersion, Options, Request, Store};
 
@@ -47,19 +48,25 @@ pub(crate) struct Stager {
     in_flight: HashMap<String, (Hash, Vec<Event>)>,
 }
 
+/// What the two stages start from.
+pub(crate) struct Start {
+    pub store: Store,
+    pub cache: Arc<Mutex<StreamCache>>,
+    pub durable: watch::Sender<u64>,
+    pub options: Options,
+    /// The last durable seq and its chain hash.
+    pub head: u64,
+    pub hash: Hash,
+    pub last_recorded: Timestamp,
+    pub requests: mpsc::Receiver<Request>,
+}
+
 /// Starts both stages; they stop when every sender of `requests` is gone and the last batch is durable.
-pub(crate) fn start(
-    store: Store,
-    durable: watch::Sender<u64>,
-    options: Options,
-    head: u64,
-    hash: Hash,
-    last_recorded: Timestamp,
-    requests: mpsc::Receiver<Request>,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
+pub(crate) fn start(start: Start) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let Start { store, cache, durable, options, head, hash, last_recorded, requests } = start;
     let failed = Arc::new(AtomicBool::new(false));
     let (staged_tx, staged_rx) = mpsc::sync_channel::<Staged>(64);
-    let commit_store = store.clone();
+    let committer = Committer { store: store.clone(), cache, durable: durable.clone(), failed: failed.clone() };
     let max_group = options.max_group;
     let stager = Stager {
         store,
@@ -72,47 +79,56 @@ pub(crate) fn start(
         versions: HashMap::new(),
         in_flight: HashMap::new(),
     };
-    let committer = std::thread::Builder::new()
-        .name("p30-log-commit".into())
-        .spawn(move || commit_loop(staged_rx, durable, commit_store, failed, max_group))?;
+    let committer =
+        std::thread::Builder::new().name("p30-log-commit".into()).spawn(move || committer.run(staged_rx, max_group))?;
     std::thread::Builder::new().name("p30-log-stage".into()).spawn(move || {
         stager.run(requests, staged_tx);
         let _ = committer.join();
     })
 }
 
-fn commit_loop(
-    staged: mpsc::Receiver<Staged>,
-    durable: watch::Sender<u64>,
+/// The second stage: writes staged batches, fsyncs, brings the stream cache up to date, moves the head.
+struct Committer {
     store: Store,
+    cache: Arc<Mutex<StreamCache>>,
+    durable: watch::Sender<u64>,
     failed: Arc<AtomicBool>,
-    max_group: usize,
-) {
-    while let Ok(first) = staged.recv() {
-        // Every group staged meanwhile shares this fsync (unless group commit is off).
-        let mut groups = vec![first];
-        if max_group > 1 {
-            groups.extend(staged.try_iter());
-        }
-        let outcome = if failed.load(Ordering::SeqCst) {
-            Err("the event log stopped writing after an earlier failure; restart p30".to_owned())
-        } else {
-            write_and_sync(&store, &mut groups).inspect_err(|e| {
-                tracing::error!(error = %e, "the event log could not write; refusing writes until restart");
-                failed.store(true, Ordering::SeqCst);
-            })
-        };
-        if outcome.is_ok()
-            && let Some(head) = groups.iter().map(|g| g.head).max()
-        {
-            durable.send_replace(head);
-        }
-        for (request, result) in groups.into_iter().flat_map(|g| g.answers) {
-            let answer = match (&outcome, result) {
-                (Err(reason), Ok(_)) => Err(AppendError::Unavailable(reason.clone())),
-                (_, result) => result,
+}
+
+impl Committer {
+    fn run(self, staged: mpsc::Receiver<Staged>, max_group: usize) {
+        while let Ok(first) = staged.recv() {
+            // Every group staged meanwhile shares this fsync (unless group commit is off).
+            let mut groups = vec![first];
+            if max_group > 1 {
+                groups.extend(staged.try_iter());
+            }
+            let outcome = if self.failed.load(Ordering::SeqCst) {
+                Err("the event log stopped writing after an earlier failure; restart p30".to_owned())
+            } else {
+                write_and_sync(&self.store, &mut groups).inspect_err(|e| {
+                    tracing::error!(error = %e, "the event log could not write; refusing writes until restart");
+                    self.failed.store(true, Ordering::SeqCst);
+                })
             };
-            let _ = request.reply.send(answer);
+            if outcome.is_ok()
+                && let Some(head) = groups.iter().map(|g| g.head).max()
+            {
+                // The cache first: once the head moves, readers must find the new events there too.
+                let written = groups.iter().flat_map(|g| &g.answers).flat_map(|(_, result)| match result {
+                    Ok(appended) if !appended.replayed => appended.events.as_slice(),
+                    _ => &[],
+                });
+                self.cache.lock().unwrap_or_else(|p| p.into_inner()).committed(written, head);
+                self.durable.send_replace(head);
+            }
+            for (request, result) in groups.into_iter().flat_map(|g| g.answers) {
+                let answer = match (&outcome, result) {
+                    (Err(reason), Ok(_)) => Err(AppendError::Unavailable(reason.clone())),
+                    (_, result) => result,
+                };
+                let _ = request.reply.send(answer);
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use events::decide::{Command, History, Refusal, procedure_state, streams_of};
+use events::decide::{Command, History, Refusal, current_agency, streams_of};
 use events::{Change, Event, StreamId};
 use eventstore::{Append, AppendError, Appended, ExpectedVersion, Hash, Log, ReadError};
 
@@ -62,12 +62,8 @@ fn streams_to_read(log: &Log, change: &Change) -> Result<Vec<StreamId>, RecordEr
 fn agencies(change: &Change, history: &History, streams: &[StreamId]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for stream in streams {
-        let events = history.stream(stream);
-        if let Some(last) = events.iter().map(|e| e.effective_on).max() {
-            let state = procedure_state(stream, events, last);
-            if let Some(p) = state.attributes {
-                out.insert(p.agency.as_str().to_owned());
-            }
+        if let Some(agency) = current_agency(stream, history.stream(stream)) {
+            out.insert(agency.as_str().to_owned());
         }
     }
     match change {
@@ -107,9 +103,11 @@ pub async fn record(log: &Log, recording: Recording) -> Result<Appended, RecordE
     let change = &recording.command.change;
     for _ in 0..RETRIES {
         let streams = streams_to_read(log, change)?;
+        // Shared with the log's cache of decoded streams: no copy, and dropped before the append waits
+        // (the committer then extends the cached streams in place instead of copying them).
         let mut history = History::new();
         for s in &streams {
-            history.extend(log.read_stream(s)?);
+            history.insert_stream(s.clone(), log.read_stream(s)?);
         }
         let version = |s: &StreamId| history.stream(s).last().map_or(0, |e: &Event| e.version);
         let allowed = if is_settings(change, &streams) {
@@ -140,6 +138,7 @@ pub async fn record(log: &Log, recording: Recording) -> Result<Appended, RecordE
                 v => (s.clone(), ExpectedVersion::Exactly(v)),
             })
             .collect();
+        drop(history);
         // Settings carry no rules that another writer could break, except that of retracting twice.
         if !matches!(change, Change::EntryRetracted(_)) {
             expected.retain(|(s, _)| s.as_str() != StreamId::SETTINGS);

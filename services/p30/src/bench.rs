@@ -1,7 +1,6 @@
 //! `p30 bench …`: speed measured side by side with a baseline in the same run (see BENCH.md), one JSON
 //! line per figure: `{"name", "value", "unit", "baseline", "baseline_value", "ratio"}`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -251,79 +250,42 @@ const WRITE_TARGETS: usize = 50;
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     pub connections: usize,
-    /// How long each measured run lasts.
+    /// How long each measured run lasts (whole seconds: `wrk`'s unit).
     pub seconds: f64,
     pub rounds: usize,
     /// Procedures in the generated province the reads are asked about.
     pub procedures: u64,
+    /// `wrk`'s threads (the client's share of the cores).
+    pub client_threads: usize,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { connections: 64, seconds: 2.0, rounds: 3, procedures: 2_000 }
+        Self { connections: 64, seconds: 2.0, rounds: 3, procedures: 2_000, client_threads: 2 }
     }
-}
-
-/// Requests per second and the 99th percentile latency of one run.
-#[derive(Clone, Copy, Debug)]
-struct Load {
-    rps: f64,
-    p99_ms: f64,
-}
-
-/// Runs `connections` loops of `request(connection, n)` for `seconds`; every answer must be `expect`.
-async fn load<F, Fut>(connections: usize, seconds: f64, expect: u16, request: F) -> anyhow::Result<Load>
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<u16>> + Send,
-{
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..connections)
-        .map(|c| {
-            let request = request.clone();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut n = 0;
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    let status = request(c, n).await?;
-                    anyhow::ensure!(status == expect, "expected {expect}, got {status}");
-                    latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                    n += 1;
-                }
-                anyhow::Ok(latencies)
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await??);
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    all.sort_by(f64::total_cmp);
-    let p99 = all.get(((all.len() as f64) * 0.99) as usize).or(all.last()).copied().unwrap_or(0.0);
-    Ok(Load { rps: all.len() as f64 / elapsed, p99_ms: p99 })
 }
 
 /// `p30 bench http`: writes (`POST …/simplifications`) and reads (`GET /v1/reductions?group_by=agency`)
-/// against `GET /healthz` on the same server, alternating, over `connections` concurrent connections.
+/// against `GET /healthz` on the same server, alternating, over `connections` concurrent connections of
+/// `wrk` (out of process, see `wrk`); the server runs in this process, which does nothing else meanwhile.
 pub async fn http(settings: &HttpSettings) -> anyhow::Result<Vec<Figure>> {
+    let wrk = crate::wrk::ensure().await?;
     let dir = tempfile::tempdir()?;
     let token = crate::access::create_token(dir.path(), crate::access::Role::Admin, vec![], Some("bench".into()))?;
     let config = crate::server::Config::on_loopback(dir.path());
     let running = crate::server::start(config, std::future::pending()).await?;
     let base = format!("http://{}", running.addr);
-    // A province to read about, and one procedure per connection to simplify again and again.
+    // A province to read about, and procedures for the connections to simplify again and again.
     let grant = crate::access::Grant {
         token_sha256: String::new(),
         role: crate::access::Role::Admin,
         agencies: Vec::new(),
         name: "bench".into(),
     };
+    let targets = settings.connections * WRITE_TARGETS;
     let mut commands = crate::demo::worked_example();
     commands.extend(crate::demo::sample_province(7, settings.procedures));
-    for c in 0..settings.connections * WRITE_TARGETS {
+    for c in 0..targets {
         let mut p = sample_procedure(c as u64);
         p.code = events::value::ProcedureCode::parse(&format!("bench.{c}")).map_err(anyhow::Error::msg)?;
         p.processing_days = events::value::WorkingDays::parse("3650").map_err(anyhow::Error::msg)?;
@@ -339,60 +301,56 @@ pub async fn http(settings: &HttpSettings) -> anyhow::Result<Vec<Figure>> {
             crate::app::Recording { command, grant: grant.clone(), idempotency: None, expected: Vec::new() };
         crate::app::record(&running.log, recording).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let client = reqwest::Client::builder().pool_max_idle_per_host(settings.connections).build()?;
-    let health = {
-        let (client, base) = (client.clone(), base.clone());
-        move |_c: usize, _n: u64| {
-            let (client, base) = (client.clone(), base.clone());
-            async move { Ok(client.get(format!("{base}/healthz")).send().await?.status().as_u16()) }
-        }
+    let (n, secs, threads) = (settings.connections, settings.seconds, settings.client_threads.max(1));
+    let health = crate::wrk::fixed("GET", "/healthz", &[]);
+    let reads = crate::wrk::fixed("GET", "/v1/reductions?group_by=agency", &[]);
+    // Thread `id` of `threads` simplifies its share of the procedures round robin, so each stream grows
+    // slowly, as in real use; every write lowers the procedure by another hundredth of a day, and each
+    // round starts below the lowest value of the round before.
+    let per_thread = targets / threads;
+    let auth = format!("Bearer {token}");
+    let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+    let writes = |start: u64| {
+        crate::wrk::numbered(
+            &headers,
+            &format!(
+                r#"  local target = id + {threads} * (counter % {per_thread})
+  local days = 365000 - ({start} + math.floor(counter / {per_thread}) + 1)
+  method = "POST"
+  path = "/v1/procedures/bench." .. target .. "/simplifications"
+  body = string.format('{{"set":{{"processing_days":%d.%02d}},"effective_on":"2012-01-01"}}', math.floor(days / 100), days % 100)"#
+            ),
+        )
     };
-    let writes = {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
-        // Each write lowers its connection's procedure by another hundredth of a day, across rounds too.
-        let done: Arc<Vec<std::sync::atomic::AtomicU64>> =
-            Arc::new((0..settings.connections).map(|_| std::sync::atomic::AtomicU64::new(0)).collect());
-        move |c: usize, _n: u64| {
-            let (client, base, token) = (client.clone(), base.clone(), token.clone());
-            // Round robin over the connection's procedures, so each stream grows slowly, as in real use.
-            let n = done[c].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let (target, step) = (c * WRITE_TARGETS + (n as usize % WRITE_TARGETS), n / WRITE_TARGETS as u64 + 1);
-            async move {
-                let days = 365_000u64.saturating_sub(step);
-                let body =
-                    serde_json::json!({"set": {"processing_days": days as f64 / 100.0}, "effective_on": "2012-01-01"});
-                let url = format!("{base}/v1/procedures/bench.{target}/simplifications");
-                Ok(client.post(url).bearer_auth(&token).json(&body).send().await?.status().as_u16())
-            }
-        }
+    let mut start = 0u64;
+    let run = |script: String| {
+        let (wrk, base) = (wrk.clone(), base.clone());
+        async move { crate::wrk::run(&wrk, &base, &script, n, threads, secs).await }
     };
-    let reads = {
-        let (client, base) = (client.clone(), base.clone());
-        move |_c: usize, _n: u64| {
-            let (client, base) = (client.clone(), base.clone());
-            async move { Ok(client.get(format!("{base}/v1/reductions?group_by=agency")).send().await?.status().as_u16()) }
-        }
-    };
-    let (n, secs) = (settings.connections, settings.seconds);
     let (mut h_w, mut w, mut h_r, mut r) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..settings.rounds {
-        h_w.push(load(n, secs, 200, health.clone()).await?);
-        w.push(load(n, secs, 201, writes.clone()).await?);
-        h_r.push(load(n, secs, 200, health.clone()).await?);
-        r.push(load(n, secs, 200, reads.clone()).await?);
+        h_w.push(run(health.clone()).await?);
+        let written = run(writes(start)).await?;
+        start += written.most_built / per_thread as u64 + 1;
+        w.push(written);
+        h_r.push(run(health.clone()).await?);
+        r.push(run(reads.clone()).await?);
         eprintln!(
-            "round {}: healthz {:.0} rps, writes {:.0} rps (p99 {:.2} ms), reads {:.0} rps (p99 {:.2} ms)",
+            "round {}: healthz {:.0} rps, writes {:.0} rps (p99 {:.2} ms), healthz {:.0} rps, reads {:.0} rps (p99 \
+             {:.2} ms); log head {}",
             round + 1,
-            h_w[round].rps,
-            w[round].rps,
+            h_w[round].rps(),
+            w[round].rps(),
             w[round].p99_ms,
-            r[round].rps,
-            r[round].p99_ms
+            h_r[round].rps(),
+            r[round].rps(),
+            r[round].p99_ms,
+            running.log.head()
         );
     }
     running.stop().await?;
-    let rps = |v: &[Load]| median(v.iter().map(|l| l.rps).collect());
-    let p99 = |v: &[Load]| median(v.iter().map(|l| l.p99_ms).collect());
+    let rps = |v: &[crate::wrk::Run]| median(v.iter().map(crate::wrk::Run::rps).collect());
+    let p99 = |v: &[crate::wrk::Run]| median(v.iter().map(|l| l.p99_ms).collect());
     Ok(vec![
         Figure {
             name: format!("POST simplifications, {n} connections"),

@@ -166,8 +166,13 @@ pub fn check(log: &Log, text: &str, csv_format: bool) -> Result<Vec<Command>, Ve
             errors.push(refused(format!("procedure {code} appears twice in this file")));
             continue;
         }
-        let history = match log.read_stream(&StreamId::procedure(&code)) {
-            Ok(events) => History::from_events(events),
+        let stream = StreamId::procedure(&code);
+        let history = match log.read_stream(&stream) {
+            Ok(events) => {
+                let mut history = History::new();
+                history.insert_stream(stream, events);
+                history
+            }
             Err(e) => {
                 errors.push(refused(e.to_string()));
                 continue;

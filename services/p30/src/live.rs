@@ -20,8 +20,9 @@ use tokio::sync::{broadcast, watch};
 pub struct Message {
     pub seq: u64,
     pub event_type: &'static str,
-    /// The event's JSON with `changes`.
-    pub data: String,
+    /// The whole SSE frame, `id: {seq}\nevent: {type}\ndata: {the event's JSON with changes}\n\n`, written
+    /// once and shared by every subscriber's connection (the JSON is compact, so it is one `data` line).
+    pub frame: bytes::Bytes,
     /// The read-model rows it changed: `{"name", "key", "value"}` (also what goes to NATS).
     pub changes: Vec<Value>,
 }
@@ -326,6 +327,20 @@ pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection
     })
 }
 
+/// Events read inline, on the async task, when no more than this many are new: they were committed
+/// just now and sit in fjall's memtable, so reading them costs microseconds, less than a hand-off to a
+/// blocking thread; longer catch-ups (after an outage) read on a blocking thread.
+pub const INLINE_READ: u64 = 64;
+
+/// Reads up to `limit` events after `after`, inline when they are few and recent (see [`INLINE_READ`]).
+pub async fn read_recent(log: &Log, after: u64, limit: usize) -> anyhow::Result<Vec<Event>> {
+    if log.head().saturating_sub(after) <= INLINE_READ {
+        return Ok(log.read_after(after, limit)?);
+    }
+    let reader = log.clone();
+    Ok(tokio::task::spawn_blocking(move || reader.read_after(after, limit)).await??)
+}
+
 fn row(name: &str, key: &str, value: Value) -> Value {
     json!({"name": name, "key": key, "value": value})
 }
@@ -380,8 +395,7 @@ impl Live {
                     changed = heads.wait_for(|&h| h > done) => if changed.is_err() { break },
                     _ = shutdown.wait_for(|&s| s) => break,
                 }
-                let (log2, after) = (log.clone(), done);
-                let Ok(Ok(events)) = tokio::task::spawn_blocking(move || log2.read_after(after, 1000)).await else {
+                let Ok(events) = read_recent(&log, done, 1000).await else {
                     tracing::error!("the projector cannot read the log");
                     break;
                 };
@@ -495,8 +509,14 @@ impl Live {
             }
         }
         let mut data = event.to_json();
-        data["changes"] = Value::Array(changes.clone());
-        Message { seq: event.seq, event_type: event.type_name(), data: data.to_string(), changes }
+        data["changes"] = Value::Array(changes);
+        let frame = format!("id: {}\nevent: {}\ndata: {data}\n\n", event.seq, event.type_name());
+        // Serialised once; the rows go on to NATS without being copied.
+        let changes = match data["changes"].take() {
+            Value::Array(changes) => changes,
+            _ => Vec::new(),
+        };
+        Message { seq: event.seq, event_type: event.type_name(), frame: frame.into(), changes }
     }
 
     /// The moment a query names: `as_of` (default today in Vietnam) and `known_at` (default now).

@@ -139,6 +139,9 @@ enum Bench {
         /// Procedures in the generated province that reads are about.
         #[arg(long, default_value_t = 2000)]
         procedures: u64,
+        /// Threads of the load generator (`wrk`, out of process).
+        #[arg(long, default_value_t = 2)]
+        client_threads: usize,
     },
     /// Rebuild rate from a cold log of a generated data set, against a raw scan and JetStream replay; and RSS.
     Rebuild {
@@ -316,8 +319,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("ok: {} events in {} streams, all intact", report.events, report.streams);
             Ok(())
         }
-        Command::Bench { what: Bench::Http { connections, seconds, rounds, procedures } } => {
-            let settings = p30::bench::HttpSettings { connections, seconds, rounds, procedures };
+        Command::Bench { what: Bench::Http { connections, seconds, rounds, procedures, client_threads } } => {
+            let settings = p30::bench::HttpSettings { connections, seconds, rounds, procedures, client_threads };
             let runtime = tokio::runtime::Runtime::new()?;
             for figure in runtime.block_on(p30::bench::http(&settings))? {
                 println!("{}", figure.json_line());

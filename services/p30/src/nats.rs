@@ -188,33 +188,56 @@ pub async fn publish_events(log: Log, config: Config, progress: Arc<Progress>, m
 }
 
 /// One connection's worth of publishing: resume from the stream, then follow the log.
+///
+/// Publishes are pipelined: each new event goes out as soon as it is durable, while the acknowledgements
+/// of earlier ones are still on their way (up to `WINDOW` in flight). Every publish names the stream
+/// sequence it must follow, so if one fails, every later one in flight fails too, and the session
+/// resumes from the stream's last message: no hole, no duplicate.
 async fn publish_session(log: &Log, config: &Config, progress: &Progress) -> anyhow::Result<()> {
     let (js, mut events, _bucket) = connect(config).await?;
-    let (mut published, mut stream_last) = resume_point(&mut events).await?;
+    let (mut published, stream_last) = resume_point(&mut events).await?;
     progress.set_published(published);
     progress.connected.store(1, Ordering::SeqCst);
     let mut heads = log.subscribe();
+    // The seq and stream sequence of the last event sent (acknowledged or not).
+    let (mut sent, mut next_sequence) = (published, stream_last);
+    type Ack = <jetstream::context::PublishAckFuture as std::future::IntoFuture>::IntoFuture;
+    let mut in_flight: std::collections::VecDeque<(u64, Ack)> = Default::default();
     loop {
-        heads.wait_for(|&h| h > published).await?;
-        let (reader, after) = (log.clone(), published);
-        let batch = tokio::task::spawn_blocking(move || reader.read_after(after, WINDOW)).await??;
-        let mut acks = Vec::with_capacity(batch.len());
-        for (i, event) in batch.iter().enumerate() {
-            let message = jetstream::message::PublishMessage::build()
-                .payload(event.to_json().to_string().into())
-                .message_id(event.event_id.to_string())
-                .header("P30-Seq", event.seq.to_string().as_str())
-                .header("P30-Schema-Version", event.schema_version.to_string().as_str())
-                .expected_last_sequence(stream_last + i as u64);
-            acks.push(js.send_publish(subject(event), message).await?);
+        let room = WINDOW - in_flight.len();
+        if room > 0 && log.head() > sent {
+            for event in crate::live::read_recent(log, sent, room).await? {
+                let message = jetstream::message::PublishMessage::build()
+                    .payload(event.to_json().to_string().into())
+                    .message_id(event.event_id.to_string())
+                    .header("P30-Seq", event.seq.to_string().as_str())
+                    .header("P30-Schema-Version", event.schema_version.to_string().as_str())
+                    .expected_last_sequence(next_sequence);
+                let ack = js.send_publish(subject(&event), message).await?;
+                in_flight.push_back((event.seq, std::future::IntoFuture::into_future(ack)));
+                (sent, next_sequence) = (event.seq, next_sequence + 1);
+            }
+            continue;
         }
-        for (ack, event) in acks.into_iter().zip(&batch) {
-            let ack = ack.await?;
-            stream_last = ack.sequence;
-            published = event.seq;
-            progress.set_published(published);
+        // Wait for the oldest acknowledgement, or (with room) for the next commit, whichever comes first.
+        let oldest = async {
+            match in_flight.front_mut() {
+                Some((_, ack)) => Some(ack.as_mut().await),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ack = oldest => {
+                let ack = ack.expect("only a pending future yields none")?;
+                let (seq, _) = in_flight.pop_front().expect("the oldest was there");
+                let expected = next_sequence - in_flight.len() as u64;
+                anyhow::ensure!(ack.sequence == expected, "JetStream stored seq {seq} at {}, not {expected}", ack.sequence);
+                published = seq;
+                progress.set_published(published);
+                metrics::gauge!("p30_nats_published_seq").set(published as f64);
+            }
+            changed = heads.wait_for(|&h| h > sent), if room > 0 => { changed?; }
         }
-        metrics::gauge!("p30_nats_published_seq").set(published as f64);
     }
 }
 

@@ -18,15 +18,7 @@ pub struct NatsServer {
 
 /// The `nats-server` binary: `$NATS_SERVER`, else the first on `PATH`, else Debian's `/usr/sbin`.
 pub fn binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("NATS_SERVER") {
-        return p.into();
-    }
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("nats-server"))
-        .find(|p| p.is_file());
-    on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/nats-server"))
+    crate::program("NATS_SERVER", "nats-server", "/usr/sbin/nats-server")
 }
 
 fn free_port() -> anyhow::Result<u16> {

@@ -149,10 +149,21 @@ async fn sse_sends_one_message_per_seq_with_changes_and_resumes_without_gap_or_d
     let (running, base, admin, _dir) = start().await;
     let from_start = reqwest::Client::new().get(format!("{base}/v1/subscribe?after=0")).send().await.unwrap();
     assert_eq!(from_start.headers()["content-type"], "text/event-stream");
+    assert_eq!(from_start.headers()["cache-control"], "no-cache");
     record_worked_example(&base, &admin).await;
     let head = running.log.head();
     let all = read_events(from_start, head as usize).await;
     assert_eq!(all.iter().map(|e| e.0).collect::<Vec<_>>(), (1..=head).collect::<Vec<_>>());
+    // Each message's data is the event as the log gives it, plus `changes`; its `event` is the type.
+    let log = reqwest::get(format!("{base}/v1/events?after=0")).await.unwrap().text().await.unwrap();
+    let logged: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(logged.len(), all.len());
+    for ((id, kind, data), event) in all.iter().zip(&logged) {
+        let mut without_changes = data.clone();
+        assert!(without_changes.as_object_mut().unwrap().remove("changes").is_some_and(|c| c.is_array()));
+        assert_eq!(&without_changes, event, "message {id}");
+        assert_eq!(kind, event["type"].as_str().unwrap());
+    }
     let (_, kind, data) = &all[2];
     assert_eq!(kind, "ProcedureRegistered");
     assert_eq!(data["payload"]["code"], "1.000001");
@@ -169,5 +180,55 @@ async fn sse_sends_one_message_per_seq_with_changes_and_resumes_without_gap_or_d
     let bad =
         reqwest::Client::new().get(format!("{base}/v1/subscribe")).header("last-event-id", "x").send().await.unwrap();
     assert_eq!(bad.status(), 400);
+    running.stop().await.unwrap();
+}
+
+/// A subscriber that reads nothing while thousands of events go by falls behind the feed (its socket is
+/// full, so its stream is not asked for frames); when it reads again it gets every event from the log,
+/// once each, in order, then the live ones.
+#[tokio::test]
+async fn a_subscriber_that_fell_behind_the_feed_reads_the_missed_events_from_the_log() {
+    let (running, base, admin, _dir) = start().await;
+    let stalled = reqwest::Client::new().get(format!("{base}/v1/subscribe?after=0")).send().await.unwrap();
+    let total = 6000u64;
+    for chunk in 0..total / 500 {
+        let events = (chunk * 500..(chunk + 1) * 500)
+            .map(|i| {
+                let p = p30::bench::sample_procedure(i);
+                events::NewEvent {
+                    stream: events::StreamId::procedure(&p.code),
+                    effective_on: events::value::Date::parse("2011-01-01").unwrap(),
+                    legal_basis: events::value::LongText::default(),
+                    note: events::value::LongText::default(),
+                    change: events::Change::ProcedureRegistered(p),
+                }
+            })
+            .collect();
+        let append = eventstore::Append {
+            events,
+            expected: Vec::new(),
+            actor: "test".into(),
+            command_id: None,
+            fingerprint: [0; 32],
+        };
+        running.log.append_async(append).await.unwrap();
+    }
+    // One more through the API: it comes after all of those.
+    let head = running.log.head();
+    send(
+        &base,
+        &admin,
+        "POST",
+        "/v1/procedures",
+        procedure("1.000001", "SXD", "district", "Xây dựng", "citizen", [20, 16, 75000, 100000, 1200]),
+    )
+    .await;
+    let all = read_events(stalled, (head + 1) as usize).await;
+    assert_eq!(all.iter().map(|e| e.0).collect::<Vec<_>>(), (1..=head + 1).collect::<Vec<_>>());
+    assert_eq!(all.last().unwrap().2["payload"]["code"], "1.000001");
+    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    let reads =
+        metrics.lines().find_map(|l| l.strip_prefix("p30_sse_log_reads_total ")).map(|v| v.parse::<f64>().unwrap());
+    assert!(reads.is_some_and(|r| r > 0.0), "the subscriber should have read from the log:\n{metrics}");
     running.stop().await.unwrap();
 }

@@ -3,22 +3,20 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use events::StreamId;
 use events::value::ProcedureCode;
-use futures::Stream;
 use projections::QueryError;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::problem::Problem;
 use super::query::{Params, fold};
-use crate::live::Message;
 
 fn unavailable(e: impl std::fmt::Display) -> Problem {
     Problem::unavailable(e.to_string())
@@ -212,16 +210,16 @@ pub async fn programme(
     Ok(axum::Json(p.map_err(query_problem)?).into_response())
 }
 
-fn sse_event(m: &Message) -> SseEvent {
-    SseEvent::default().id(m.seq.to_string()).event(m.event_type).data(m.data.clone())
-}
+/// How often an idle SSE connection gets a comment line, so proxies and browsers keep it open.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// `GET /v1/subscribe`: one SSE message per log seq from `Last-Event-ID` (or `?after=`, default: now).
+/// Every subscriber's connection carries the same prepared frames (`Message::frame`), not a copy each.
 pub async fn subscribe(
     State(s): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
+) -> Result<Response, Problem> {
     s.authorize_read(&headers, q.get("token").map(String::as_str))?;
     let q = Params(q).only(&["after"])?;
     let resume = match headers.get("last-event-id") {
@@ -233,71 +231,97 @@ pub async fn subscribe(
         ),
         None => q.get("after").map(|_| q.number("after", 0, 0, u64::MAX)).transpose()?,
     };
-    let cursor = resume.unwrap_or_else(|| *s.live.projected.borrow());
-    let (tx, rx) = tokio::sync::mpsc::channel::<SseEvent>(64);
-    tokio::spawn(pump(s.clone(), cursor, tx));
-    let stream = futures::StreamExt::map(tokio_stream_wrappers::ReceiverStream::new(rx), Ok);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
+    let projected = *s.live.projected.borrow();
+    let cursor = resume.unwrap_or(projected);
+    let subscriber = Subscriber {
+        feed: s.live.feed.subscribe(),
+        shutdown: s.shutdown.clone(),
+        keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE),
+        // First catch up from the log, up to what the projection has reached (so `changes` include it).
+        behind: projected,
+        cursor,
+        pending: std::collections::VecDeque::new(),
+        s,
+    };
+    let frames = futures::stream::unfold(subscriber, |mut sub| async move {
+        let frame = sub.next().await?;
+        Some((Ok::<_, Infallible>(frame), sub))
+    });
+    let mut response = Body::from_stream(frames).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
 }
 
-/// Sends one subscriber every event after `cursor`: from the log while it is behind, then from the feed.
-/// The channel to the client is bounded, so a slow client makes this wait, never grow.
-async fn pump(s: AppState, mut cursor: u64, tx: tokio::sync::mpsc::Sender<SseEvent>) {
-    let mut feed = s.live.feed.subscribe();
-    let mut shutdown = s.shutdown.clone();
-    // Catch up from the log, up to what the projection has reached (so `changes` include the event).
-    let projected = *s.live.projected.borrow();
-    if !catch_up(&s, &mut cursor, projected, &tx).await {
-        return;
-    }
-    loop {
-        let received = tokio::select! {
-            r = feed.recv() => r,
-            _ = shutdown.wait_for(|&v| v) => return,
-            _ = tx.closed() => return,
-        };
-        match received {
-            Ok(m) if m.seq <= cursor => {}
-            Ok(m) => {
-                if m.seq > cursor + 1 && !catch_up(&s, &mut cursor, m.seq - 1, &tx).await {
-                    return;
-                }
-                if tx.send(sse_event(&m)).await.is_err() {
-                    return;
-                }
-                cursor = m.seq;
+/// One subscriber's place in the log. Its connection asks for the next frame only when it can send one,
+/// so a slow client holds at most one batch read from the log, never a growing queue: while it keeps up
+/// it gets the feed's shared frames; once it falls behind the feed, it reads what it missed from the log.
+struct Subscriber {
+    s: AppState,
+    feed: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::live::Message>>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    keep_alive: tokio::time::Interval,
+    /// The last seq sent.
+    cursor: u64,
+    /// Read from the log up to here before taking from the feed again.
+    behind: u64,
+    /// Frames read from the log, not yet sent.
+    pending: std::collections::VecDeque<Bytes>,
+}
+
+/// Events read from the log per batch while a subscriber catches up.
+const CATCH_UP_BATCH: usize = 256;
+
+impl Subscriber {
+    /// The next frame for this client, or `None` when the stream ends (shutdown, or the log fails).
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(frame) = self.pending.pop_front() {
+                return Some(frame);
             }
-            // Fell behind the feed: read what was missed from the log.
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                let projected = *s.live.projected.borrow();
-                if !catch_up(&s, &mut cursor, projected, &tx).await {
-                    return;
-                }
+            if self.cursor < self.behind {
+                self.read_log().await?;
+                continue;
             }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            let received = tokio::select! {
+                r = self.feed.recv() => Some(r),
+                _ = self.shutdown.wait_for(|&v| v) => return None,
+                _ = self.keep_alive.tick() => None,
+            };
+            let Some(received) = received else { return Some(Bytes::from_static(b":\n\n")) };
+            match received {
+                Ok(m) if m.seq <= self.cursor => {}
+                // A gap before it (the feed skips events nobody listened for): the log first, then this one.
+                Ok(m) if m.seq > self.cursor + 1 => self.behind = m.seq,
+                Ok(m) => {
+                    self.cursor = m.seq;
+                    return Some(m.frame.clone());
+                }
+                // Fell behind the feed: read what was missed from the log.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    self.behind = *self.s.live.projected.borrow();
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
         }
     }
-}
 
-/// Sends the events `cursor+1 ..= until` from the log; false when the client is gone.
-async fn catch_up(s: &AppState, cursor: &mut u64, until: u64, tx: &tokio::sync::mpsc::Sender<SseEvent>) -> bool {
-    while *cursor < until {
-        let (log, after, limit) = (s.log.clone(), *cursor, (until - *cursor).min(256) as usize);
-        let Ok(Ok(events)) = tokio::task::spawn_blocking(move || log.read_after(after, limit)).await else {
-            return false;
-        };
+    /// Reads the next batch of events after the cursor, up to `behind`, into `pending`.
+    async fn read_log(&mut self) -> Option<()> {
+        let limit = (self.behind - self.cursor).min(CATCH_UP_BATCH as u64) as usize;
+        let events = crate::live::read_recent(&self.s.log, self.cursor, limit).await.ok()?;
+        metrics::counter!("p30_sse_log_reads_total").increment(1);
         if events.is_empty() {
-            return true;
+            // Not durable yet (cannot happen below the projected seq): wait on the feed instead.
+            self.behind = self.cursor;
         }
         for e in &events {
-            let m = Arc::new(s.live.message(e));
-            if tx.send(sse_event(&m)).await.is_err() {
-                return false;
-            }
-            *cursor = e.seq;
+            self.pending.push_back(self.s.live.message(e).frame);
+            self.cursor = e.seq;
         }
+        Some(())
     }
-    true
 }
 
 /// `GET /healthz`: up, and where the log and the projection stand.
@@ -330,25 +354,4 @@ pub async fn metrics(
     let mut response = (StatusCode::OK, text).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     Ok(response)
-}
-
-/// A stream over an mpsc receiver (what `tokio-stream` would give, in a few lines).
-mod tokio_stream_wrappers {
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
-    pub struct ReceiverStream<T>(tokio::sync::mpsc::Receiver<T>);
-
-    impl<T> ReceiverStream<T> {
-        pub fn new(rx: tokio::sync::mpsc::Receiver<T>) -> Self {
-            Self(rx)
-        }
-    }
-
-    impl<T> futures::Stream for ReceiverStream<T> {
-        type Item = T;
-        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-            self.0.poll_recv(cx)
-        }
-    }
 }
