@@ -425,6 +425,47 @@ fn reopen(dir: &std::path::Path) -> anyhow::Result<Log> {
     Ok(Log::open(dir, Options::default())?)
 }
 
+/// What one measured round of `p30 bench rebuild` times.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Round {
+    /// The raw key/value scan.
+    Scan,
+    /// The parallel rebuild, with this many decoders.
+    Rebuild(usize),
+    /// The rebuild on one thread.
+    Sequential,
+}
+
+impl Round {
+    /// Times this round on the log in `dir`, in this process; events/s.
+    pub fn run(self, dir: &std::path::Path) -> anyhow::Result<f64> {
+        match self {
+            Self::Scan => raw_scan_round(dir),
+            Self::Rebuild(decoders) => rebuild_round(dir, Some(decoders)),
+            Self::Sequential => rebuild_round(dir, None),
+        }
+    }
+
+    /// Times this round in a process of its own (`p30 bench round`, hidden), as a restarted p30 starts:
+    /// no round inherits the heap that earlier rounds, or the JetStream client, left in this one.
+    fn run_apart(self, dir: &std::path::Path) -> anyhow::Result<f64> {
+        let (what, decoders) = match self {
+            Self::Scan => ("scan", 1),
+            Self::Rebuild(d) => ("rebuild", d),
+            Self::Sequential => ("sequential", 1),
+        };
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .args(["bench", "round", what, "--decoders", &decoders.to_string(), "--data-dir"])
+            .arg(dir)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .context("start a round's process")?;
+        anyhow::ensure!(out.status.success(), "the {what} round's process failed ({})", out.status);
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.trim().parse().with_context(|| format!("the {what} round printed {text:?}, not a rate"))
+    }
+}
+
 /// The raw key/value scan: every stored event's bytes visited on one thread, nothing decoded; events/s.
 fn raw_scan_round(dir: &std::path::Path) -> anyhow::Result<f64> {
     let log = reopen(dir)?;
@@ -601,10 +642,10 @@ pub fn rebuild(settings: &RebuildSettings) -> anyhow::Result<Vec<Figure>> {
 
     let (mut scans, mut rebuilds, mut jets, mut sequential) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..settings.rounds {
-        scans.push(raw_scan_round(&dir)?);
-        rebuilds.push(rebuild_round(&dir, Some(settings.decoders))?);
+        scans.push(Round::Scan.run_apart(&dir)?);
+        rebuilds.push(Round::Rebuild(settings.decoders).run_apart(&dir)?);
         if settings.sequential {
-            sequential.push(rebuild_round(&dir, None)?);
+            sequential.push(Round::Sequential.run_apart(&dir)?);
         }
         jets.push(runtime.block_on(jetstream_replay_round(&nats.url(), total))?);
         eprintln!(

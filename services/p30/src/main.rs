@@ -156,6 +156,16 @@ enum Bench {
         #[arg(long)]
         sequential: bool,
     },
+    /// One measured round of `bench rebuild`, in a process of its own: prints events/s.
+    #[command(hide = true)]
+    Round {
+        /// `scan`, `rebuild` or `sequential`.
+        what: String,
+        #[arg(long, default_value_t = 1)]
+        decoders: usize,
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+    },
     /// Reductions as of a random date in 2011–2020 against the same query as of today (p50, p99).
     AsOf {
         #[command(flatten)]
@@ -334,6 +344,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for figure in p30::bench::rebuild(&settings)? {
                 println!("{}", figure.json_line());
             }
+            Ok(())
+        }
+        Command::Bench { what: Bench::Round { what, decoders, data_dir } } => {
+            let round = match what.as_str() {
+                "scan" => p30::bench::Round::Scan,
+                "rebuild" => p30::bench::Round::Rebuild(decoders.max(1)),
+                "sequential" => p30::bench::Round::Sequential,
+                other => anyhow::bail!("no round {other:?}: scan, rebuild or sequential"),
+            };
+            println!("{}", round.run(&data_dir)?);
             Ok(())
         }
         Command::Bench { what: Bench::AsOf { data, samples } } => {
