@@ -8,8 +8,10 @@
 //! # Shape
 //! - [`Projection`] ingests recorded events in seq order, live ([`Projection::apply`]) or in bulk
 //!   ([`Projection::fold`], [`Projection::extend`]); both reach the same state (a property test says so).
-//!   A rebuild's bulk fold ([`Projection::extend_on`]) also takes changes already made into the entries
-//!   they add ([`Prepared`], from a glance at their stored bytes on other threads), to the same state.
+//!   A rebuild's bulk fold ([`Projection::extend_on`]) reads chunks in place and also takes changes
+//!   already made into the entries they add ([`Prepared`], from a glance at their stored bytes on other
+//!   threads), to the same state. Told how long each stream is ([`Projection::expect_streams`]), it gives
+//!   each timeline its room once.
 //! - Each procedure is a timeline (`timeline.rs`): its events sorted by `(effective_on, seq)`, each kept as
 //!   a 64-byte entry holding the event's delta and the procedure's compact snapshot after it. A question
 //!   at any moment is a date search per procedure, never a replay of the log.
@@ -22,7 +24,7 @@
 //! | call | cost |
 //! | --- | --- |
 //! | [`Projection::apply`] | its procedure's entries dated after the event (none in date order); a merge's streams |
-//! | [`Projection::fold`], [`Projection::extend_on`] | one lookup per event (by a [`StreamKey`] computed ahead), then one sort per timeline, on as many threads as given; ~1 GiB resident at full scale |
+//! | [`Projection::fold`], [`Projection::extend_on`] | one lookup per event (by a [`StreamKey`] computed ahead) and an append to its timeline, then one sort per timeline, on as many threads as given; ~1.3 GiB resident at full scale |
 //! | [`Projection::reductions`] | one pass over P with two date searches each (about 50–60 ms at full scale, as of any date) |
 //! | [`Projection::programmes`] | one reductions pass per programme |
 //! | [`Projection::procedure`] | the entries of the procedure and of those merged into its terminal |

@@ -347,113 +347,18 @@ pub struct Projection {
     pub(crate) ids: EventIds,
     last_seq: u64,
     open_merge: Option<OpenMerge>,
-    /// A bulk fold's entries, texts and restatements, in seq order, until it settles: a bulk fold does
-    /// not touch a timeline before then, so ingesting an event costs no cache miss on its procedure.
-    staged: Vec<Staged>,
-    /// How many of the staged entries each procedure has (by index; shorter when the last have none).
-    staged_counts: Vec<u32>,
-    staged_texts: Vec<(u32, TextChange)>,
-    staged_restatements: Vec<(u32, Restatement)>,
-    /// A bulk fold's retractions (procedure, target, recorded_at), resolved when it settles.
-    staged_retractions: Vec<(u32, Uuid, Timestamp)>,
-    /// Tests settle after every few entries; `None` means `STAGED_AT_MOST`.
-    staged_at_most: Option<usize>,
+    /// How many events each procedure's stream holds, for the next bulk fold (`expect_streams`): a
+    /// timeline registered in it gets exactly that room at once. Emptied when the fold ends.
+    expected: CodeIndex,
 }
 
-/// How many entries a bulk fold stages before it settles them into their timelines: 16 Mi entries (1 GiB)
-/// bound the fold's peak memory, yet settle a 10-million-event log once, so each timeline is allocated
-/// once, exactly (no heap holes left by growing 200 000 vectors in steps), and the staging vector, one
-/// large allocation, goes back to the system whole.
-const STAGED_AT_MOST: usize = 1 << 24;
+/// How many events `extend` hands to a bulk fold at a time.
+const FOLD_CHUNK: usize = 1024;
 
 /// How many events a bulk fold looks up before it ingests them: the lookups of a window run back to back,
 /// so their cache misses can overlap instead of each waiting behind a whole event's work (not measured
 /// apart from the inline keys that came with it).
 const LOOKAHEAD: usize = 32;
-
-/// An entry of a bulk fold on its way to its timeline: without `Entry`'s cache-line alignment, which
-/// would double the size of a (procedure, entry) pair.
-#[derive(Clone, PartialEq, Eq, Debug)]
-struct Staged {
-    procedure: u32,
-    entry: StagedEntry,
-}
-
-#[derive(Clone, PartialEq, Eq, Debug)]
-struct StagedEntry {
-    seq: u64,
-    recorded_at: Timestamp,
-    after: Snapshot,
-    effective_on: Date,
-    mask: u16,
-    kind: Kind,
-}
-
-impl From<Entry> for StagedEntry {
-    fn from(e: Entry) -> Self {
-        Self {
-            seq: e.seq,
-            recorded_at: e.recorded_at,
-            after: e.after,
-            effective_on: e.effective_on,
-            mask: e.mask,
-            kind: e.kind,
-        }
-    }
-}
-
-impl From<StagedEntry> for Entry {
-    fn from(e: StagedEntry) -> Self {
-        Entry {
-            seq: e.seq,
-            recorded_at: e.recorded_at,
-            known_from: e.recorded_at,
-            after: e.after,
-            effective_on: e.effective_on,
-            mask: e.mask,
-            kind: e.kind,
-            retracted: false,
-        }
-    }
-}
-
-/// What a bulk fold staged, on its way into the timelines.
-struct Staging {
-    entries: Vec<Staged>,
-    counts: Vec<u32>,
-    texts: Vec<(u32, TextChange)>,
-    restatements: Vec<(u32, Restatement)>,
-}
-
-impl Staging {
-    /// Moves what is staged for the procedures `first..first + timelines.len()` into their timelines
-    /// (in seq order, as staged) and marks those timelines dirty. Everything staged is read, only the
-    /// range's part is taken, so ranges can be settled side by side.
-    fn move_into(&self, first: usize, timelines: &mut [Timeline]) {
-        let len = timelines.len();
-        let local = |p: u32| (p as usize).checked_sub(first).filter(|&i| i < len);
-        for (t, &n) in timelines.iter_mut().zip(self.counts.get(first..).unwrap_or_default()) {
-            if n > 0 {
-                t.reserve_exact(n as usize);
-            }
-        }
-        for s in &self.entries {
-            if let Some(i) = local(s.procedure) {
-                timelines[i].push(s.entry.clone().into());
-            }
-        }
-        for (p, text) in &self.texts {
-            if let Some(i) = local(*p) {
-                timelines[i].texts.push(text.clone());
-            }
-        }
-        for (p, restatement) in &self.restatements {
-            if let Some(i) = local(*p) {
-                timelines[i].restatements.push(*restatement);
-            }
-        }
-    }
-}
 
 /// Runs `work` on `threads` contiguous ranges of `timelines` side by side (on this thread alone for one),
 /// giving each the index of its first timeline.
@@ -492,53 +397,53 @@ impl Projection {
     /// Folds more recorded events in bulk (catching up after a restart, say). On an error the events
     /// before the offending one stay applied.
     pub fn extend<E: Borrow<Event>>(&mut self, events: impl IntoIterator<Item = E>) -> Result<(), ApplyError> {
-        self.extend_on(
-            events.into_iter().map(|e| {
-                let key = StreamKey::of(e.borrow());
-                ToFold::Event(e, key)
-            }),
-            1,
-        )
+        let mut events = events.into_iter().map(|e| {
+            let key = StreamKey::of(e.borrow());
+            ToFold::Event(e, key)
+        });
+        let chunks = std::iter::from_fn(|| {
+            let chunk: Vec<_> = events.by_ref().take(FOLD_CHUNK).collect();
+            (!chunk.is_empty()).then_some(chunk)
+        });
+        self.extend_on(chunks, 1)
     }
 
-    /// `extend` for events that come with their `StreamKey`s, settling the timelines on `threads` threads
-    /// (the sorts and snapshot rebuilds at the end of a bulk fold are independent per procedure). The
-    /// state is the same for any number of threads.
-    pub fn extend_on<E: Borrow<Event>>(
+    /// `extend` for events that come in chunks, with their `StreamKey`s or already prepared, settling the
+    /// timelines on `threads` threads (the sorts and snapshot rebuilds at the end of a bulk fold are
+    /// independent per procedure). The fold reads each chunk in place, so a prepared change is never
+    /// moved; a chunk is dropped once folded. The state is the same for any chunking and number of threads.
+    pub fn extend_on<E: Borrow<Event>, C: AsMut<[ToFold<E>]>>(
         &mut self,
-        events: impl IntoIterator<Item = ToFold<E>>,
+        chunks: impl IntoIterator<Item = C>,
         threads: usize,
     ) -> Result<(), ApplyError> {
         let mut outcome = Ok(());
-        let mut events = events.into_iter();
-        let mut window: Vec<ToFold<E>> = Vec::with_capacity(LOOKAHEAD);
         let mut known = [None; LOOKAHEAD];
-        'fold: loop {
-            window.extend(events.by_ref().take(LOOKAHEAD));
-            if window.is_empty() {
-                break;
-            }
-            for (k, item) in known.iter_mut().zip(&window) {
-                *k = match item {
-                    ToFold::Event(_, key) => self.by_code.find(key),
-                    ToFold::Prepared(r) => self.by_code.find_short(&r.code),
-                };
-            }
-            for (item, &k) in window.drain(..).zip(&known) {
-                let ingested = match item {
-                    ToFold::Event(e, _) => self.ingest(e.borrow(), Mode::Batch, k).map(drop),
-                    ToFold::Prepared(r) => self.ingest_prepared(r, k),
-                };
-                if let Err(e) = ingested {
-                    outcome = Err(e);
-                    break 'fold;
+        'fold: for mut chunk in chunks {
+            for window in chunk.as_mut().chunks_mut(LOOKAHEAD) {
+                for (k, item) in known.iter_mut().zip(window.iter()) {
+                    *k = match item {
+                        ToFold::Event(_, key) => self.by_code.find(key),
+                        ToFold::Prepared(r) => self.by_code.find_short(&r.code),
+                    };
                 }
-                if self.staged.len() >= self.staged_at_most.unwrap_or(STAGED_AT_MOST) {
-                    self.settle_batch(threads);
+                for &p in known.iter().take(window.len()).flatten() {
+                    self.procedures[p as usize].touch_end();
+                }
+                for (item, &k) in window.iter_mut().zip(&known) {
+                    let ingested = match item {
+                        ToFold::Event(e, _) => self.ingest((*e).borrow(), Mode::Batch, k).map(drop),
+                        ToFold::Prepared(r) => self.ingest_prepared(r, k),
+                    };
+                    if let Err(e) = ingested {
+                        outcome = Err(e);
+                        break 'fold;
+                    }
                 }
             }
         }
         self.settle_batch(threads);
+        self.expected = CodeIndex::default();
         self.procedures.shrink_to_fit();
         self.ids.ids.shrink_to_fit();
         let procedures = &self.procedures;
@@ -546,23 +451,21 @@ impl Projection {
         outcome
     }
 
-    /// Ends a bulk fold: gives each touched timeline exactly the room its staged entries need, in
-    /// procedure order (neighbouring procedures' entries end up neighbours in memory), moves the entries,
-    /// texts and restatements in, resolves the retractions, then sorts and rebuilds each touched timeline
-    /// once. Procedures are split into `threads` ranges, each settled on a thread of its own; only the
-    /// retractions, which may touch several procedures, are resolved on one.
-    fn settle_batch(&mut self, threads: usize) {
-        let staged = Staging {
-            entries: std::mem::take(&mut self.staged),
-            counts: std::mem::take(&mut self.staged_counts),
-            texts: std::mem::take(&mut self.staged_texts),
-            restatements: std::mem::take(&mut self.staged_restatements),
-        };
-        on_ranges(&mut self.procedures, threads, |first, timelines| staged.move_into(first, timelines));
-        drop(staged);
-        for (p, event_id, at) in std::mem::take(&mut self.staged_retractions) {
-            self.retract(p, event_id, at, Mode::Batch);
+    /// Tells the next bulk fold how many events each stream holds (`(stream, version)`, as the log keeps
+    /// them), so that a procedure it registers gets room for all of its entries at once, exactly: no
+    /// timeline grows in steps, leaving holes in the heap, and timelines registered together end up
+    /// neighbours in memory. Only a hint: a stream holding more or fewer entries is folded all the same.
+    pub fn expect_streams<S: AsRef<str>>(&mut self, streams: impl IntoIterator<Item = (S, u64)>) {
+        for (stream, events) in streams {
+            if let Some(code) = stream.as_ref().strip_prefix("procedure-") {
+                self.expected.insert(code, u32::try_from(events).unwrap_or(u32::MAX));
+            }
         }
+    }
+
+    /// Ends a bulk fold: sorts and rebuilds each timeline it touched, once. Procedures are split into
+    /// `threads` ranges, each settled on a thread of its own.
+    fn settle_batch(&mut self, threads: usize) {
         on_ranges(&mut self.procedures, threads, |_, timelines| {
             for t in timelines.iter_mut().filter(|t| t.dirty) {
                 t.sort_and_rebuild();
@@ -667,7 +570,13 @@ impl Projection {
             return p;
         }
         let p = self.procedures.len() as u32;
-        self.procedures.push(Timeline::new(code.clone()));
+        let mut timeline = Timeline::new(code.clone());
+        if mode == Mode::Batch
+            && let Some(events) = self.expected.get(code.as_str())
+        {
+            timeline.reserve_exact(events as usize);
+        }
+        self.procedures.push(timeline);
         self.by_code.insert(code.as_str(), p);
         match mode {
             // A new code shifts 4 bytes a procedure: nothing next to a write.
@@ -709,7 +618,7 @@ impl Projection {
                 if let Some(restatement) = restatement {
                     match mode {
                         Mode::Live => self.procedures[p as usize].restatements.push(restatement),
-                        Mode::Batch => self.staged_restatements.push((p, restatement)),
+                        Mode::Batch => self.procedures[p as usize].restatements.push(restatement),
                     }
                 }
                 (Kind::EstimateRevised, mask, after)
@@ -734,11 +643,6 @@ impl Projection {
             }
             Change::EntryRetracted(r) => {
                 self.procedures[p as usize].retraction_events.push(e.recorded_at);
-                if mode == Mode::Batch {
-                    // Its target may still be staged: retractions are resolved when the fold settles.
-                    self.staged_retractions.push((p, r.event_id, e.recorded_at));
-                    return Touched::Nothing;
-                }
                 return Touched::Procedures(self.retract(p, r.event_id, e.recorded_at, mode));
             }
             // Settings are written to the settings stream; in a procedure's stream they mean nothing.
@@ -767,23 +671,22 @@ impl Projection {
                 t.texts.extend(text);
                 t.insert(entry);
             }
-            Mode::Batch => self.stage(p, entry, text),
+            Mode::Batch => self.place(p, entry, text),
         }
         touched
     }
 
-    fn stage(&mut self, p: u32, entry: Entry, text: Option<TextChange>) {
-        self.staged_texts.extend(text.map(|text| (p, text)));
-        self.staged.push(Staged { procedure: p, entry: StagedEntry::from(entry) });
-        if self.staged_counts.len() <= p as usize {
-            self.staged_counts.resize(self.procedures.len(), 0);
-        }
-        self.staged_counts[p as usize] += 1;
+    /// Appends a bulk fold's entry (and text) to its timeline, out of order: the fold sorts each timeline
+    /// it touched when it settles.
+    fn place(&mut self, p: u32, entry: Entry, text: Option<TextChange>) {
+        let t = &mut self.procedures[p as usize];
+        t.texts.extend(text);
+        t.push(entry);
     }
 
     /// Ingests a prepared change in a bulk fold, as `ingest` would the event it was prepared from; `known`
     /// as for `ingest`.
-    fn ingest_prepared(&mut self, r: Prepared, known: Option<u32>) -> Result<(), ApplyError> {
+    fn ingest_prepared(&mut self, r: &mut Prepared, known: Option<u32>) -> Result<(), ApplyError> {
         if r.seq <= self.last_seq {
             return Err(ApplyError::OutOfOrder { seq: r.seq, last_seq: self.last_seq });
         }
@@ -798,9 +701,9 @@ impl Projection {
             },
         };
         if let Some(restatement) = r.restatement {
-            self.staged_restatements.push((p, restatement));
+            self.procedures[p as usize].restatements.push(restatement);
         }
-        let text = r.text.map(|t| {
+        let text = r.text.take().map(|t| {
             let (name, documents, legal_basis) = *t;
             TextChange { seq: r.seq, effective_on: r.effective_on, name, documents, legal_basis }
         });
@@ -814,7 +717,7 @@ impl Projection {
             kind: r.kind,
             retracted: false,
         };
-        self.stage(p, entry, text);
+        self.place(p, entry, text);
         Ok(())
     }
 
@@ -1227,7 +1130,7 @@ mod tests {
         let events = log();
         let stored: Vec<Vec<u8>> = events.iter().map(events::codec::encode).collect();
         let mut prepared = 0;
-        let items: Vec<ToFold<&Event>> = stored
+        let mut items: Vec<ToFold<&Event>> = stored
             .iter()
             .zip(&events)
             .map(|(bytes, e)| match events::codec::glance(bytes).unwrap().and_then(|g| Prepared::of(&g)) {
@@ -1240,8 +1143,9 @@ mod tests {
             .collect();
         assert_eq!(prepared, 4, "the four simplifications");
         let mut folded = Projection::new();
-        folded.extend_on(items, 2).unwrap();
-        assert_eq!(folded, Projection::fold(&events).unwrap());
+        let (first, rest) = items.split_at_mut(3);
+        folded.extend_on([first, rest], 2).unwrap();
+        assert_eq!(folded, Projection::fold(&events).unwrap(), "in chunks of 3 and 7");
     }
 
     #[test]
@@ -1266,18 +1170,27 @@ mod tests {
     }
 
     #[test]
-    fn a_bulk_fold_settling_after_every_entry_or_on_several_threads_equals_one_that_settles_once_and_live_apply() {
+    fn bulk_folds_of_one_event_each_or_settled_on_several_threads_or_told_what_to_expect_equal_one_fold_and_live_apply()
+    {
         let events = log();
         let once = Projection::fold(&events).unwrap();
-        let mut often = Projection { staged_at_most: Some(1), ..Projection::default() };
-        often.extend(&events).unwrap();
-        often.staged_at_most = None;
+        let mut often = Projection::new();
+        for e in &events {
+            often.extend([e]).unwrap();
+        }
+        let mut expecting = Projection::new();
+        // Wrong on purpose for B (too few) and C (too many): a hint, not a promise.
+        expecting.expect_streams([("procedure-A", 3), ("procedure-B", 1), ("procedure-C", 40), ("settings", 2)]);
+        expecting.extend(&events).unwrap();
+        assert_eq!(once, expecting, "told how long the streams are");
         let mut live = Projection::new();
         for e in &events {
             live.apply(e).unwrap();
         }
         let mut side_by_side = Projection::new();
-        side_by_side.extend_on(events.iter().map(|e| ToFold::Event(e, StreamKey::of(e))), 3).unwrap();
+        side_by_side
+            .extend_on([events.iter().map(|e| ToFold::Event(e, StreamKey::of(e))).collect::<Vec<_>>()], 3)
+            .unwrap();
         assert_eq!(once, often);
         assert_eq!(once, live);
         assert_eq!(once, side_by_side, "settling on three threads, one procedure each");

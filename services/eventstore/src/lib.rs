@@ -280,6 +280,21 @@ impl Log {
         Ok(n)
     }
 
+    /// Every stream with the version of its last event, in name order: how many events each holds, which
+    /// a rebuild uses to give each procedure its room at once. Versions committed while this runs may or
+    /// may not be seen.
+    pub fn stream_versions(&self) -> Result<Vec<(String, u64)>, ReadError> {
+        let mut out = Vec::new();
+        for guard in self.shared.store.heads.iter() {
+            let (k, v) = guard.into_inner()?;
+            let (Ok(stream), Some(version)) = (std::str::from_utf8(&k), keys::read_u64(&v)) else {
+                return Err(ReadError::Corrupt { seq: 0, problem: "bad stream head".into() });
+            };
+            out.push((stream.to_owned(), version));
+        }
+        Ok(out)
+    }
+
     /// Every durable event of a stream, in version order: from the cache of decoded streams, or read
     /// from disk (and then kept there).
     pub fn read_stream(&self, stream: &StreamId) -> Result<StreamEvents, ReadError> {

@@ -57,6 +57,8 @@ fn appends_get_gap_free_seqs_and_per_stream_versions_that_survive_reopening() {
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert_eq!(log.read_stream(&stream("1.000001")).unwrap().len(), 2);
         assert_eq!(log.stream_version(&stream("2.000002")).unwrap(), 1);
+        let versions = vec![("procedure-1.000001".to_owned(), 2), ("procedure-2.000002".to_owned(), 1)];
+        assert_eq!(log.stream_versions().unwrap(), versions, "every stream, in name order");
         let found = log.find(all[1].event_id).unwrap().unwrap();
         assert_eq!(found, all[1]);
     }

@@ -111,6 +111,7 @@ pub fn default_decoders() -> usize {
 /// the parallel one must equal, and for comparison in `p30 bench rebuild`.
 pub fn rebuild_sequential(log: &Log) -> anyhow::Result<Projection> {
     let mut projection = Projection::new();
+    projection.expect_streams(log.stream_versions()?);
     let mut after = 0;
     let batches = std::iter::from_fn(|| match log.read_after(after, 50_000) {
         Ok(events) if events.is_empty() => None,
@@ -158,10 +159,8 @@ impl RawChunk {
     }
 
     /// Each event prepared from a glance at its bytes where it can be (nearly always), else decoded whole
-    /// (without its prose: the fold never reads it).
-    fn decode(&self) -> Result<(Vec<Slot>, Vec<Event>), eventstore::ReadError> {
-        let mut slots = Vec::with_capacity(self.seqs.len());
-        let mut whole = Vec::new();
+    /// (without its prose: the fold never reads it), into `out`.
+    fn decode(&self, out: &mut Vec<Fold>) -> Result<(), eventstore::ReadError> {
         let mut start = 0;
         for (&end, &seq) in self.ends.iter().zip(&self.seqs) {
             let bytes = &self.bytes[start..end as usize];
@@ -173,53 +172,42 @@ impl RawChunk {
                 return Err(misplaced(g.seq));
             }
             if let Some(prepared) = glance.as_ref().and_then(projections::Prepared::of) {
-                slots.push(Slot::Prepared(prepared));
+                out.push(ToFold::Prepared(prepared));
                 continue;
             }
             let event = events::codec::decode_for_projection(bytes).map_err(|e| corrupt(e.to_string()))?;
             if event.seq != seq {
                 return Err(misplaced(event.seq));
             }
-            slots.push(Slot::Whole(projections::StreamKey::of(&event)));
-            whole.push(event);
+            let key = projections::StreamKey::of(&event);
+            out.push(ToFold::Event(Box::new(event), key));
         }
-        Ok((slots, whole))
+        Ok(())
     }
 }
 
-/// Decoded events of one chunk, on their way through the fold. When the fold is done with all of them,
-/// they go back to the decoder that allocated them to be freed there: freeing on the fold's thread would
-/// cost it about a tenth of its time, and memory freed across threads makes the allocator's arenas
-/// contend and consolidate.
+/// One event on its way into the rebuild's fold: prepared, or decoded whole (rarely: registrations,
+/// merges, settings, changes of agency or sector).
+type Fold = ToFold<Box<Event>>;
+
+/// A decoded chunk, on its way through the fold. When the fold is done with it, it goes back to the
+/// decoder that filled it, to be emptied there and filled again: freeing the whole events on the fold's
+/// thread would cost it time, and memory freed across threads makes the allocator's arenas contend.
 struct Decoded {
-    /// The chunk's events that were decoded whole, in seq order.
-    events: Vec<Event>,
-    home: std::sync::mpsc::Sender<Vec<Event>>,
+    items: Vec<Fold>,
+    home: std::sync::mpsc::Sender<Vec<Fold>>,
+}
+
+impl AsMut<[Fold]> for Decoded {
+    fn as_mut(&mut self) -> &mut [Fold] {
+        &mut self.items
+    }
 }
 
 impl Drop for Decoded {
     fn drop(&mut self) {
         // A decoder that has already finished cannot take them; then they are freed here.
-        let _ = self.home.send(std::mem::take(&mut self.events));
-    }
-}
-
-/// One event of a decoded chunk, in seq order: prepared on the decoder's thread, or the next of the
-/// chunk's whole events, with its stream's key.
-enum Slot {
-    Prepared(projections::Prepared),
-    Whole(projections::StreamKey),
-}
-
-/// One event of a decoded chunk, as the fold borrows it.
-struct InChunk {
-    chunk: std::rc::Rc<Decoded>,
-    index: usize,
-}
-
-impl std::borrow::Borrow<Event> for InChunk {
-    fn borrow(&self) -> &Event {
-        &self.chunk.events[self.index]
+        let _ = self.home.send(std::mem::take(&mut self.items));
     }
 }
 
@@ -239,7 +227,7 @@ impl std::borrow::Borrow<Event> for InChunk {
 /// decoded events' short-lived allocations interleave with the projection's and the allocator dominates).
 pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection> {
     use std::sync::mpsc::{Receiver, channel, sync_channel};
-    type Output = Result<(Vec<Slot>, Decoded), eventstore::ReadError>;
+    type Output = Result<Decoded, eventstore::ReadError>;
     let decoders = decoders.max(1);
     std::thread::scope(|s| {
         // Emptied chunks travel back to the scanner, so their buffers are reused instead of reallocated.
@@ -249,12 +237,16 @@ pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection
         for i in 0..decoders {
             let (in_tx, in_rx) = sync_channel::<RawChunk>(2);
             let (out_tx, out_rx) = sync_channel::<Output>(2);
-            let (home, folded) = channel::<Vec<Event>>();
+            let (home, folded) = channel::<Vec<Fold>>();
             let free_tx = free_tx.clone();
             std::thread::Builder::new().name(format!("p30-rebuild-decode-{i}")).spawn_scoped(s, move || {
                 for chunk in in_rx {
-                    folded.try_iter().for_each(drop);
-                    let decoded = chunk.decode().map(|(slots, events)| (slots, Decoded { events, home: home.clone() }));
+                    // The chunks the fold has finished with: one is reused, the rest freed.
+                    let mut items = folded.try_iter().fold(Vec::new(), |_, mut items| {
+                        items.clear();
+                        items
+                    });
+                    let decoded = chunk.decode(&mut items).map(|()| Decoded { items, home: home.clone() });
                     let _ = free_tx.send(chunk.clear());
                     if out_tx.send(decoded).is_err() {
                         break;
@@ -290,8 +282,9 @@ pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection
         let mut failure = None;
         let mut folded = 0u64;
         let mut projection = Projection::new();
+        projection.expect_streams(log.stream_versions()?);
         {
-            let events = (0..)
+            let chunks = (0..)
                 .map_while(|i| match outputs[i % decoders].recv() {
                     Ok(Ok(chunk)) => Some(chunk),
                     Ok(Err(e)) => {
@@ -301,20 +294,9 @@ pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection
                     // That decoder has finished: every chunk has been dealt and decoded.
                     Err(_) => None,
                 })
-                .flat_map(|(slots, chunk)| {
-                    folded += slots.len() as u64;
-                    let chunk = std::rc::Rc::new(chunk);
-                    let mut whole = 0;
-                    slots.into_iter().map(move |slot| match slot {
-                        Slot::Prepared(prepared) => ToFold::Prepared(prepared),
-                        Slot::Whole(key) => {
-                            whole += 1;
-                            ToFold::Event(InChunk { chunk: chunk.clone(), index: whole - 1 }, key)
-                        }
-                    })
-                });
+                .inspect(|chunk| folded += chunk.items.len() as u64);
             // The decoders are done by the time the fold settles: its sorts get their cores.
-            projection.extend_on(events, decoders).map_err(|e| anyhow::anyhow!("cannot fold event: {e}"))?;
+            projection.extend_on(chunks, decoders).map_err(|e| anyhow::anyhow!("cannot fold event: {e}"))?;
         }
         // Stops decoders still waiting to hand over a chunk (after a failure).
         drop(outputs);
