@@ -11,6 +11,21 @@ use crate::value::{Date, Fraction, LongText, Name, ProcedureCode, Tag, TariffApp
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u16 = 1;
 
+/// The id the log gives the event at `seq` recorded at `at`: a UUID v7 whose 48-bit timestamp is `at` in
+/// milliseconds, whose 12 `rand_a` bits are the sub-millisecond fraction (RFC 9562 §6.2, method 3) and
+/// whose 62 `rand_b` bits hold the seq. So the id alone says where the event is, and a projection that
+/// knows an event's seq and `recorded_at` need not keep its id.
+pub fn derived_id(seq: u64, at: Timestamp) -> Uuid {
+    let micros = u64::try_from(at.micros()).unwrap_or(0);
+    let (millis, sub) = (micros / 1000, (micros % 1000) * 4096 / 1000);
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    b[6] = 0x70 | ((sub >> 8) as u8 & 0x0f);
+    b[7] = sub as u8;
+    b[8..].copy_from_slice(&((0b10 << 62) | (seq & ((1 << 62) - 1))).to_be_bytes());
+    Uuid::from_bytes(b)
+}
+
 /// A stream: `procedure-{code}` or `settings`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct StreamId(String);

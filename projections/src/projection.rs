@@ -65,29 +65,28 @@ pub struct Footprint {
     pub total: usize,
 }
 
-/// Event ids by seq, in one vector (one allocation, rather than one per timeline). Seqs are gap-free from
-/// the first one folded; a gap, should one come, holds the nil id.
+/// Event ids by seq. The log derives an event's id from its seq and `recorded_at`
+/// ([`events::event::derived_id`]), which every entry holds, so only ids that differ from that (events
+/// from elsewhere, tests) are kept: a full-scale projection keeps none, instead of 16 bytes an event.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub(crate) struct EventIds {
-    first_seq: u64,
-    ids: Vec<Uuid>,
+    others: std::collections::BTreeMap<u64, Uuid>,
 }
 
 impl EventIds {
-    fn record(&mut self, seq: u64, id: Uuid) {
-        if self.ids.is_empty() {
-            self.first_seq = seq;
+    fn record(&mut self, seq: u64, recorded_at: Timestamp, id: Uuid) {
+        if id != events::event::derived_id(seq, recorded_at) {
+            self.others.insert(seq, id);
         }
-        let at = (seq - self.first_seq) as usize;
-        if self.ids.len() < at {
-            self.ids.resize(at, Uuid::nil());
-        }
-        self.ids.push(id);
     }
 
-    pub(crate) fn get(&self, seq: u64) -> Option<Uuid> {
-        let at = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
-        self.ids.get(at).copied()
+    /// The id of the event at `seq`, recorded at `recorded_at`.
+    pub(crate) fn get(&self, seq: u64, recorded_at: Timestamp) -> Uuid {
+        self.others.get(&seq).copied().unwrap_or_else(|| events::event::derived_id(seq, recorded_at))
+    }
+
+    fn footprint(&self) -> usize {
+        self.others.len() * (size_of::<u64>() + size_of::<Uuid>())
     }
 }
 
@@ -445,7 +444,6 @@ impl Projection {
         self.settle_batch(threads);
         self.expected = CodeIndex::default();
         self.procedures.shrink_to_fit();
-        self.ids.ids.shrink_to_fit();
         let procedures = &self.procedures;
         self.in_code_order.sort_unstable_by(|&a, &b| procedures[a as usize].code.cmp(&procedures[b as usize].code));
         outcome
@@ -521,7 +519,7 @@ impl Projection {
                     .sum::<usize>();
             f.procedures += t.code.as_str().len() * 2 + t.restatements.capacity() * size_of::<Restatement>();
         }
-        f.ids = self.ids.ids.capacity() * size_of::<Uuid>();
+        f.ids = self.ids.footprint();
         f.indexes = self.registrations.len() * 32
             + self.by_code.len() * 40
             + self.in_code_order.capacity() * 4
@@ -544,7 +542,7 @@ impl Projection {
             return Err(ApplyError::OutOfOrder { seq: e.seq, last_seq: self.last_seq });
         }
         self.last_seq = e.seq;
-        self.ids.record(e.seq, e.event_id);
+        self.ids.record(e.seq, e.recorded_at, e.event_id);
         if !matches!(e.change, Change::ProceduresMerged(_)) {
             self.open_merge = None;
         }
@@ -691,7 +689,7 @@ impl Projection {
             return Err(ApplyError::OutOfOrder { seq: r.seq, last_seq: self.last_seq });
         }
         self.last_seq = r.seq;
-        self.ids.record(r.seq, r.event_id);
+        self.ids.record(r.seq, r.recorded_at, r.event_id);
         self.open_merge = None;
         let p = match known.or_else(|| self.by_code.find_short(&r.code)) {
             Some(p) => p,
@@ -764,7 +762,7 @@ impl Projection {
     /// retracts the merge in every stream it touched. Returns the procedures touched.
     fn retract(&mut self, p: u32, event_id: Uuid, at: Timestamp, mode: Mode) -> Vec<u32> {
         let t = self.timeline(p);
-        let Some(i) = t.entries.iter().position(|e| self.ids.get(e.seq) == Some(event_id)) else {
+        let Some(i) = t.entries.iter().position(|e| self.ids.get(e.seq, e.recorded_at) == event_id) else {
             // The log only writes a retraction to the streams of its target; there is nothing else to undo.
             return vec![p];
         };

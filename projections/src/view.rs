@@ -237,7 +237,7 @@ impl Projection {
             t.counted(at.as_of, at.known_at)
                 .map(|i| HistoryEntry {
                     seq: t.entries[i].seq,
-                    event_id: self.ids.get(t.entries[i].seq).unwrap_or_default(),
+                    event_id: self.ids.get(t.entries[i].seq, t.entries[i].recorded_at),
                     event_type: t.entries[i].kind.type_name(),
                     effective_on: t.dates[i],
                     recorded_at: t.entries[i].recorded_at,

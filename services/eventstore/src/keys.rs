@@ -23,16 +23,9 @@ pub const COMMANDS: &str = "commands";
 
 pub type Hash = [u8; 32];
 
-/// The id of the event at `seq`, recorded at `at`.
+/// The id of the event at `seq`, recorded at `at` (the rule lives in `events`, where projections read it).
 pub fn event_id(seq: u64, at: events::value::Timestamp) -> uuid::Uuid {
-    let micros = u64::try_from(at.micros()).unwrap_or(0);
-    let (millis, sub) = (micros / 1000, (micros % 1000) * 4096 / 1000);
-    let mut b = [0u8; 16];
-    b[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
-    b[6] = 0x70 | ((sub >> 8) as u8 & 0x0f);
-    b[7] = sub as u8;
-    b[8..].copy_from_slice(&((0b10 << 62) | (seq & ((1 << 62) - 1))).to_be_bytes());
-    uuid::Uuid::from_bytes(b)
+    events::event::derived_id(seq, at)
 }
 
 /// The seq an event id of this log names (any UUID names one; the event there must carry the id).

@@ -145,6 +145,15 @@ struct RawChunk {
 }
 
 impl RawChunk {
+    /// An empty chunk with the room `full` took, so that filling it never grows it in steps.
+    fn with_room_like(full: &Self) -> Self {
+        Self {
+            bytes: Vec::with_capacity(full.bytes.capacity()),
+            ends: Vec::with_capacity(full.ends.capacity()),
+            seqs: Vec::with_capacity(full.seqs.capacity()),
+        }
+    }
+
     fn push(&mut self, seq: u64, bytes: &[u8]) {
         self.bytes.extend_from_slice(bytes);
         self.ends.push(self.bytes.len() as u32);
@@ -240,12 +249,12 @@ pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection
             let (home, folded) = channel::<Vec<Fold>>();
             let free_tx = free_tx.clone();
             std::thread::Builder::new().name(format!("p30-rebuild-decode-{i}")).spawn_scoped(s, move || {
+                // The chunks the fold has finished with, to be refilled: no more than are in flight at once.
+                let mut spare: Vec<Vec<Fold>> = Vec::new();
                 for chunk in in_rx {
-                    // The chunks the fold has finished with: one is reused, the rest freed.
-                    let mut items = folded.try_iter().fold(Vec::new(), |_, mut items| {
-                        items.clear();
-                        items
-                    });
+                    spare.extend(folded.try_iter());
+                    let mut items = spare.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK_EVENTS));
+                    items.clear();
                     let decoded = chunk.decode(&mut items).map(|()| Decoded { items, home: home.clone() });
                     let _ = free_tx.send(chunk.clear());
                     if out_tx.send(decoded).is_err() {
@@ -269,7 +278,7 @@ pub fn rebuild_parallel(log: &Log, decoders: usize) -> anyhow::Result<Projection
                 }
                 chunk.push(seq, bytes);
                 if chunk.seqs.len() == CHUNK_EVENTS {
-                    let next = free_rx.try_recv().unwrap_or_default();
+                    let next = free_rx.try_recv().unwrap_or_else(|_| RawChunk::with_room_like(&chunk));
                     open = inputs[dealt % decoders].send(std::mem::replace(&mut chunk, next)).is_ok();
                     dealt += 1;
                 }
