@@ -468,7 +468,12 @@ impl Projection {
             for t in timelines.iter_mut().filter(|t| t.dirty) {
                 t.sort_and_rebuild();
                 t.texts.shrink_to_fit();
-                t.restatements.shrink_to_fit();
+                // Copied into a new vector, exactly as long: restatements came in one by one all through
+                // the fold, scattered over the heap, and a reductions pass reads them for every root.
+                // Copied as the fold settles, in procedure order, they end up side by side.
+                if !t.restatements.is_empty() {
+                    t.restatements = t.restatements.to_vec();
+                }
             }
         });
     }
