@@ -359,23 +359,22 @@ const FOLD_CHUNK: usize = 1024;
 /// apart from the inline keys that came with it).
 const LOOKAHEAD: usize = 32;
 
-/// Runs `work` on `threads` contiguous ranges of `timelines` side by side (on this thread alone for one),
-/// giving each the index of its first timeline.
-fn on_ranges(timelines: &mut [Timeline], threads: usize, work: impl Fn(usize, &mut [Timeline]) + Sync) {
+/// Runs `work` on `threads` contiguous ranges of `timelines` side by side (on this thread alone for one).
+fn on_ranges(timelines: &mut [Timeline], threads: usize, work: impl Fn(&mut [Timeline]) + Sync) {
     let per = timelines.len().div_ceil(threads.max(1)).max(1);
     if threads <= 1 || timelines.len() <= per {
-        work(0, timelines);
+        work(timelines);
         return;
     }
     std::thread::scope(|s| {
-        let mut ranges = timelines.chunks_mut(per).enumerate();
+        let mut ranges = timelines.chunks_mut(per);
         let mine = ranges.next();
-        for (i, range) in ranges {
+        for range in ranges {
             let work = &work;
-            s.spawn(move || work(i * per, range));
+            s.spawn(move || work(range));
         }
-        if let Some((_, range)) = mine {
-            work(0, range);
+        if let Some(range) = mine {
+            work(range);
         }
     });
 }
@@ -464,7 +463,7 @@ impl Projection {
     /// Ends a bulk fold: sorts and rebuilds each timeline it touched, once. Procedures are split into
     /// `threads` ranges, each settled on a thread of its own.
     fn settle_batch(&mut self, threads: usize) {
-        on_ranges(&mut self.procedures, threads, |_, timelines| {
+        on_ranges(&mut self.procedures, threads, |timelines| {
             for t in timelines.iter_mut().filter(|t| t.dirty) {
                 t.sort_and_rebuild();
                 t.texts.shrink_to_fit();

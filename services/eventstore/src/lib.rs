@@ -282,15 +282,17 @@ impl Log {
 
     /// Every stream with the version of its last event, in name order: how many events each holds, which
     /// a rebuild uses to give each procedure its room at once. Versions committed while this runs may or
-    /// may not be seen.
+    /// may not be seen; none is above the durable head (no stream holds more events than the log), so a
+    /// damaged head cannot make a rebuild reserve room for more.
     pub fn stream_versions(&self) -> Result<Vec<(String, u64)>, ReadError> {
+        let head = self.head();
         let mut out = Vec::new();
         for guard in self.shared.store.heads.iter() {
             let (k, v) = guard.into_inner()?;
             let (Ok(stream), Some(version)) = (std::str::from_utf8(&k), keys::read_u64(&v)) else {
                 return Err(ReadError::Corrupt { seq: 0, problem: "bad stream head".into() });
             };
-            out.push((stream.to_owned(), version));
+            out.push((stream.to_owned(), version.min(head)));
         }
         Ok(out)
     }
