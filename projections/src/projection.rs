@@ -208,7 +208,7 @@ impl Prepared {
             }
             GlancedChange::EstimateRevised { baseline, current } => {
                 let (restatement, mask, after) =
-                    revision_delta(g.seq, g.effective_on, baseline.as_ref(), current.as_ref());
+                    revision_delta(g.seq, g.recorded_at, g.effective_on, baseline.as_ref(), current.as_ref());
                 (Kind::EstimateRevised, mask, after, None, restatement)
             }
             GlancedChange::Other(_) => return None,
@@ -349,7 +349,35 @@ pub struct Projection {
     /// How many events each procedure's stream holds, for the next bulk fold (`expect_streams`): a
     /// timeline registered in it gets exactly that room at once. Emptied when the fold ends.
     expected: CodeIndex,
+    /// How many threads a reductions pass may use.
+    pub(crate) query_threads: QueryThreads,
 }
+
+/// How many threads a pass over every procedure may use (`Projection::set_query_threads`): a setting of
+/// the process that holds the projection, not part of its state, so it never makes two projections differ.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QueryThreads {
+    pub threads: usize,
+    /// The fewest procedures a thread takes: below that, a thread costs more than it saves.
+    pub min_range: usize,
+}
+
+/// The fewest procedures a pass gives a thread of its own, unless told otherwise (tests are).
+const MIN_RANGE: usize = 4096;
+
+impl Default for QueryThreads {
+    fn default() -> Self {
+        Self { threads: 1, min_range: MIN_RANGE }
+    }
+}
+
+impl PartialEq for QueryThreads {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for QueryThreads {}
 
 /// How many events `extend` hands to a bulk fold at a time.
 const FOLD_CHUNK: usize = 1024;
@@ -496,6 +524,20 @@ impl Projection {
         })
     }
 
+    /// Lets each pass over every procedure (reductions, programmes) run on up to `threads` threads: the
+    /// pass waits on memory, one miss per timeline after another, and more threads wait side by side.
+    /// The answers are the same for any number.
+    pub fn set_query_threads(&mut self, threads: usize) {
+        self.query_threads = QueryThreads { threads: threads.max(1), min_range: MIN_RANGE };
+    }
+
+    /// `set_query_threads`, with ranges as short as `min_range` procedures: for tests, which need small
+    /// projections split as big ones are.
+    #[doc(hidden)]
+    pub fn set_query_split(&mut self, threads: usize, min_range: usize) {
+        self.query_threads = QueryThreads { threads: threads.max(1), min_range: min_range.max(1) };
+    }
+
     /// The seq of the last event applied (0 before any).
     pub fn last_seq(&self) -> u64 {
         self.last_seq
@@ -616,7 +658,7 @@ impl Projection {
             }
             Change::EstimateRevised(r) => {
                 let (restatement, mask, after) =
-                    revision_delta(e.seq, e.effective_on, r.baseline.as_ref(), r.current.as_ref());
+                    revision_delta(e.seq, e.recorded_at, e.effective_on, r.baseline.as_ref(), r.current.as_ref());
                 if let Some(restatement) = restatement {
                     match mode {
                         Mode::Live => self.procedures[p as usize].restatements.push(restatement),
@@ -1011,12 +1053,14 @@ fn plain_delta(c: &Changes) -> (u16, Snapshot, Option<Texts>) {
 /// and the mask and values of its `current` side.
 fn revision_delta(
     seq: u64,
+    recorded_at: Timestamp,
     effective_on: Date,
     baseline: Option<&Estimates>,
     current: Option<&Estimates>,
 ) -> (Option<Restatement>, u16, Snapshot) {
     let restatement = baseline.filter(|b| !b.is_empty()).map(|b| Restatement {
         seq,
+        recorded_at,
         effective_on,
         annual_volume: b.annual_volume.map(|v| small(v.get())),
         applicant_hours: b.applicant_hours.map(|v| small(v.hundredths())),

@@ -221,36 +221,30 @@ impl Projection {
         let n = self.procedures.len();
         // Every procedure as of `as_of`; the roots with their (restated) baseline; the procedures
         // registered after the baseline and active now, which are introduced unless a root flows into them.
-        let mut now: Vec<Snapshot> = Vec::with_capacity(n);
-        let mut roots: Vec<(u32, Snapshot)> = Vec::new();
-        let mut fresh: Vec<u32> = Vec::new();
-        let (mut ends_now, mut ends_then) = ([0usize; LOCKSTEP], [0usize; LOCKSTEP]);
-        let mut thens = [Snapshot::UNREGISTERED; LOCKSTEP];
-        for (chunk, timelines) in self.procedures.chunks(LOCKSTEP).enumerate() {
-            Timeline::positions(timelines, at.as_of, &mut ends_now);
-            Timeline::positions(timelines, baseline_on, &mut ends_then);
-            // Snapshot reads in tight loops of their own, so their cache misses overlap too.
-            let first = now.len();
-            now.extend(timelines.iter().zip(&ends_now).map(|(t, &end)| t.state_before(end, at.known_at)));
-            for (k, t) in timelines.iter().enumerate() {
-                thens[k] = t.state_before(ends_then[k], at.known_at);
-            }
-            for (k, t) in timelines.iter().enumerate() {
-                let p = (chunk * LOCKSTEP + k) as u32;
-                let current = now[first + k];
-                if !current.is_registered() {
-                    continue;
+        // The pass is bound by memory latency, so it runs on `query_threads` ranges side by side.
+        let mut now: Vec<Snapshot> = vec![Snapshot::UNREGISTERED; n];
+        let split = self.query_threads;
+        let threads = split.threads.clamp(1, n.div_ceil(split.min_range).max(1));
+        let per = n.div_ceil(threads).max(1);
+        let mut parts: Vec<(Vec<(u32, Snapshot)>, Vec<u32>)> = Vec::with_capacity(threads);
+        if threads <= 1 {
+            parts.push(survey(&self.procedures, 0, &mut now, at, baseline_on));
+        } else {
+            std::thread::scope(|s| {
+                let mut ranges = self.procedures.chunks(per).zip(now.chunks_mut(per)).enumerate();
+                let mine = ranges.next();
+                let others: Vec<_> = ranges
+                    .map(|(i, (timelines, out))| s.spawn(move || survey(timelines, i * per, out, at, baseline_on)))
+                    .collect();
+                if let Some((_, (timelines, out))) = mine {
+                    parts.push(survey(timelines, 0, out, at, baseline_on));
                 }
-                let then = thens[k];
-                if then.is_active() {
-                    let mut baseline = then;
-                    t.restate(&mut baseline, baseline_on, at.as_of, at.known_at);
-                    roots.push((p, baseline));
-                } else if !then.is_registered() && current.is_active() {
-                    fresh.push(p);
-                }
-            }
+                // A survey does no I/O and takes no lock; it cannot fail but by a bug, which stays a panic.
+                parts.extend(others.into_iter().map(|h| h.join().expect("a reductions survey thread panicked")));
+            });
         }
+        let roots: Vec<(u32, Snapshot)> = parts.iter_mut().flat_map(|(r, _)| std::mem::take(r)).collect();
+        let fresh: Vec<u32> = parts.iter_mut().flat_map(|(_, f)| std::mem::take(f)).collect();
 
         // Each root's terminal, and per terminal the baseline volume and number of roots flowing to it.
         let mut terminal = vec![UNRESOLVED; n];
@@ -362,6 +356,50 @@ impl Projection {
 
 /// The levels in the order of their discriminants (`Level as usize`).
 const LEVELS: [Level; 4] = [Level::Central, Level::Province, Level::District, Level::Commune];
+
+/// One range of a reductions pass: each timeline's state at `at` into `now` (as long as `timelines`), and
+/// the roots with their restated baselines and the procedures that may be introduced, by index (the range
+/// starts at procedure `first`).
+fn survey(
+    timelines: &[Timeline],
+    first: usize,
+    now: &mut [Snapshot],
+    at: Moment,
+    baseline_on: Date,
+) -> (Vec<(u32, Snapshot)>, Vec<u32>) {
+    let mut roots = Vec::new();
+    let mut fresh = Vec::new();
+    let (mut ends_now, mut ends_then) = ([0usize; LOCKSTEP], [0usize; LOCKSTEP]);
+    let mut thens = [Snapshot::UNREGISTERED; LOCKSTEP];
+    for (chunk, (timelines, now)) in timelines.chunks(LOCKSTEP).zip(now.chunks_mut(LOCKSTEP)).enumerate() {
+        Timeline::positions(timelines, at.as_of, &mut ends_now);
+        Timeline::positions(timelines, baseline_on, &mut ends_then);
+        // Snapshot reads in tight loops of their own, so their cache misses overlap too.
+        for ((t, &end), out) in timelines.iter().zip(&ends_now).zip(now.iter_mut()) {
+            *out = t.state_before(end, at.known_at);
+        }
+        for (k, t) in timelines.iter().enumerate() {
+            thens[k] = t.state_before(ends_then[k], at.known_at);
+            t.touch_restatements();
+        }
+        for (k, t) in timelines.iter().enumerate() {
+            let p = (first + chunk * LOCKSTEP + k) as u32;
+            let current = now[k];
+            if !current.is_registered() {
+                continue;
+            }
+            let then = thens[k];
+            if then.is_active() {
+                let mut baseline = then;
+                t.restate(&mut baseline, baseline_on, at.as_of, at.known_at);
+                roots.push((p, baseline));
+            } else if !then.is_registered() && current.is_active() {
+                fresh.push(p);
+            }
+        }
+    }
+    (roots, fresh)
+}
 
 /// The terminal of `p` given every procedure's state, memoised along the chain.
 fn resolve(now: &[Snapshot], terminal: &mut [u32], p: u32) -> u32 {

@@ -278,6 +278,8 @@ pub(crate) struct TextChange {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Restatement {
     pub seq: u64,
+    /// The revision's own `recorded_at`, so a question can tell whether it counts without finding its entry.
+    pub recorded_at: Timestamp,
     pub effective_on: Date,
     pub annual_volume: Option<u32>,
     pub applicant_hours: Option<u32>,
@@ -462,6 +464,14 @@ impl Timeline {
         }
     }
 
+    /// Reads the first restatement, if any, and returns it unread: a reductions pass touches those of a
+    /// run of roots back to back before it restates them, so their cache misses overlap (as `touch_end`).
+    pub(crate) fn touch_restatements(&self) {
+        if let Some(r) = self.restatements.first() {
+            std::hint::black_box(r.effective_on);
+        }
+    }
+
     /// Appends an entry out of order; `sort_and_rebuild` puts things right (bulk folds).
     pub(crate) fn push(&mut self, entry: Entry) {
         self.entries.push(entry);
@@ -541,28 +551,39 @@ impl Timeline {
     }
 
     /// The restatements that replace `baseline_on`'s figures for a question as of `as_of`, known at
-    /// `known_at`, applied in `(effective_on, seq)` order.
+    /// `known_at`, applied in `(effective_on, seq)` order: each figure takes the value of the last counted
+    /// restatement that gives one. Reads only the restatements (a reductions pass asks this of every root),
+    /// never the entries, and allocates nothing.
     pub(crate) fn restate(&self, baseline: &mut Snapshot, baseline_on: Date, as_of: Date, known_at: Timestamp) {
         if self.restatements.is_empty() {
             return;
         }
-        let mut counted: Vec<&Restatement> = self
-            .restatements
-            .iter()
-            .filter(|r| baseline_on < r.effective_on && r.effective_on <= as_of)
-            .filter(|r| self.entries.iter().position(|e| e.seq == r.seq).is_some_and(|i| self.counts(i, known_at)))
-            .collect();
-        counted.sort_by_key(|r| (r.effective_on, r.seq));
-        for r in counted {
-            if let Some(v) = r.annual_volume {
-                baseline.set_annual_volume(v);
+        // Per figure (volume, hours, out of pocket): the `(effective_on, seq)` and value of the last one.
+        let mut last: [Option<((Date, u64), u32)>; 3] = [None; 3];
+        for r in &self.restatements {
+            let counts = baseline_on < r.effective_on
+                && r.effective_on <= as_of
+                && r.recorded_at <= known_at
+                && !self.retracted_at(r.seq).is_some_and(|at| at <= known_at);
+            if !counts {
+                continue;
             }
-            if let Some(v) = r.applicant_hours {
-                baseline.set_applicant_hours(v);
+            let at = (r.effective_on, r.seq);
+            for (slot, value) in last.iter_mut().zip([r.annual_volume, r.applicant_hours, r.out_of_pocket_vnd]) {
+                if let Some(v) = value.filter(|_| slot.is_none_or(|(seen, _)| seen < at)) {
+                    *slot = Some((at, v));
+                }
             }
-            if let Some(v) = r.out_of_pocket_vnd {
-                baseline.set_out_of_pocket_vnd(v);
-            }
+        }
+        let [volume, hours, out_of_pocket] = last.map(|l| l.map(|(_, v)| v));
+        if let Some(v) = volume {
+            baseline.set_annual_volume(v);
+        }
+        if let Some(v) = hours {
+            baseline.set_applicant_hours(v);
+        }
+        if let Some(v) = out_of_pocket {
+            baseline.set_out_of_pocket_vnd(v);
         }
     }
 

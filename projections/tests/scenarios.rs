@@ -247,6 +247,33 @@ fn a_restated_baseline_volume_moves_the_shares_of_a_merge() {
     assert_eq!(dong(&group(&groups, "UBND-B").baseline_annual_cost_vnd), 15_000);
 }
 
+#[test]
+fn restatements_apply_in_effective_order_and_count_by_what_is_known() {
+    let mut log = one_procedure();
+    let costs_known = |p: &Projection, known_at| {
+        let g = p.reductions(GroupBy::All, known("2013-06-30", known_at), None).unwrap().groups.remove(0);
+        dong(&g.baseline_annual_cost_vnd)
+    };
+    log.record("2012-06-01", revise("P", volume_of(3_000), None));
+    let first_known = log.last_recorded();
+    // Recorded later but effective earlier: the restatement of 2012-06-01 still has the last word.
+    log.record_from("2012-09-01");
+    log.record("2012-03-01", revise("P", volume_of(2_000), None));
+    let both_known = log.last_recorded();
+    let p = fold(&log);
+    assert_eq!(costs_known(&p, first_known), 30_000_000);
+    assert_eq!(costs(&p, "2012-04-30", None).0, 20_000_000, "only the earlier one is in effect");
+    assert_eq!(costs_known(&p, both_known), 30_000_000, "the later effective date wins, not the later record");
+
+    log.record_from("2013-01-01");
+    let later = log.events.iter().find(|e| e.effective_on == date("2012-06-01")).unwrap().clone();
+    log.retract(std::slice::from_ref(&later));
+    let retracted = log.last_recorded();
+    let p = fold(&log);
+    assert_eq!(costs_known(&p, both_known), 30_000_000, "before the retraction was recorded");
+    assert_eq!(costs_known(&p, retracted), 20_000_000, "once retracted, the other restatement stands");
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Time travel on both axes.
 

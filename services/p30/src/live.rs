@@ -98,7 +98,9 @@ pub fn now() -> Moment {
 
 /// Everything in the log, folded from scratch (the rebuild at start): decoded in parallel, folded in order.
 pub fn rebuild(log: &Log) -> anyhow::Result<Projection> {
-    rebuild_parallel(log, default_decoders())
+    let mut projection = rebuild_parallel(log, default_decoders())?;
+    projection.set_query_threads(default_decoders());
+    Ok(projection)
 }
 
 /// Decoder threads for a rebuild: one per core. The scan and the fold take a thread each as well; on two
