@@ -226,7 +226,7 @@ impl Projection {
         let split = self.query_threads;
         let threads = split.threads.clamp(1, n.div_ceil(split.min_range).max(1));
         let per = n.div_ceil(threads).max(1);
-        let mut parts: Vec<(Vec<(u32, Snapshot)>, Vec<u32>)> = Vec::with_capacity(threads);
+        let mut parts: Vec<Survey> = Vec::with_capacity(threads);
         if threads <= 1 {
             parts.push(survey(&self.procedures, 0, &mut now, at, baseline_on));
         } else {
@@ -243,8 +243,8 @@ impl Projection {
                 parts.extend(others.into_iter().map(|h| h.join().expect("a reductions survey thread panicked")));
             });
         }
-        let roots: Vec<(u32, Snapshot)> = parts.iter_mut().flat_map(|(r, _)| std::mem::take(r)).collect();
-        let fresh: Vec<u32> = parts.iter_mut().flat_map(|(_, f)| std::mem::take(f)).collect();
+        let roots: Vec<(u32, Snapshot)> = parts.iter_mut().flat_map(|p| std::mem::take(&mut p.roots)).collect();
+        let fresh: Vec<u32> = parts.iter_mut().flat_map(|p| std::mem::take(&mut p.fresh)).collect();
 
         // Each root's terminal, and per terminal the baseline volume and number of roots flowing to it.
         let mut terminal = vec![UNRESOLVED; n];
@@ -357,18 +357,20 @@ impl Projection {
 /// The levels in the order of their discriminants (`Level as usize`).
 const LEVELS: [Level; 4] = [Level::Central, Level::Province, Level::District, Level::Commune];
 
+/// What a survey of a range of timelines found, by procedure index.
+#[derive(Default)]
+struct Survey {
+    /// The roots, with their restated baselines.
+    roots: Vec<(u32, Snapshot)>,
+    /// Registered after the baseline and active now: introduced, unless a root flows into them.
+    fresh: Vec<u32>,
+}
+
 /// One range of a reductions pass: each timeline's state at `at` into `now` (as long as `timelines`), and
 /// the roots with their restated baselines and the procedures that may be introduced, by index (the range
 /// starts at procedure `first`).
-fn survey(
-    timelines: &[Timeline],
-    first: usize,
-    now: &mut [Snapshot],
-    at: Moment,
-    baseline_on: Date,
-) -> (Vec<(u32, Snapshot)>, Vec<u32>) {
-    let mut roots = Vec::new();
-    let mut fresh = Vec::new();
+fn survey(timelines: &[Timeline], first: usize, now: &mut [Snapshot], at: Moment, baseline_on: Date) -> Survey {
+    let mut found = Survey::default();
     let (mut ends_now, mut ends_then) = ([0usize; LOCKSTEP], [0usize; LOCKSTEP]);
     let mut thens = [Snapshot::UNREGISTERED; LOCKSTEP];
     for (chunk, (timelines, now)) in timelines.chunks(LOCKSTEP).zip(now.chunks_mut(LOCKSTEP)).enumerate() {
@@ -392,13 +394,13 @@ fn survey(
             if then.is_active() {
                 let mut baseline = then;
                 t.restate(&mut baseline, baseline_on, at.as_of, at.known_at);
-                roots.push((p, baseline));
+                found.roots.push((p, baseline));
             } else if !then.is_registered() && current.is_active() {
-                fresh.push(p);
+                found.fresh.push(p);
             }
         }
     }
-    (roots, fresh)
+    found
 }
 
 /// The terminal of `p` given every procedure's state, memoised along the chain.

@@ -564,7 +564,7 @@ impl Timeline {
             let counts = baseline_on < r.effective_on
                 && r.effective_on <= as_of
                 && r.recorded_at <= known_at
-                && !self.retracted_at(r.seq).is_some_and(|at| at <= known_at);
+                && self.retracted_at(r.seq).is_none_or(|at| at > known_at);
             if !counts {
                 continue;
             }
