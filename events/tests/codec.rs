@@ -343,6 +343,55 @@ proptest! {
     }
 
     #[test]
+    fn the_hand_read_glance_reads_numeric_changes_as_serde_does(event in event()) {
+        // The same event with its change's text attributes taken out: what the fast path is for.
+        let mut plain = event.clone();
+        let strip = |set: &mut events::Changes| {
+            (set.name, set.sector, set.agency, set.documents, set.legal_basis) = (None, None, None, None, None);
+        };
+        match &mut plain.change {
+            Change::ProcedureSimplified(s) => strip(&mut s.set),
+            Change::ProcedureAmended(a) => strip(&mut a.set),
+            _ => {}
+        }
+        let has_text = |c: &Change| match c {
+            Change::ProcedureSimplified(s) => s.set != { let mut t = s.set.clone(); strip(&mut t); t },
+            Change::ProcedureAmended(a) => a.set != { let mut t = a.set.clone(); strip(&mut t); t },
+            _ => false,
+        };
+        for e in [&event, &plain] {
+            let stored = codec::encode(e);
+            let fast = codec::glance_plain(&stored);
+            let numeric = matches!(
+                e.change,
+                Change::ProcedureSimplified(_) | Change::ProcedureAmended(_) | Change::EstimateRevised(_)
+            ) && !has_text(&e.change);
+            prop_assert_eq!(fast.is_some(), numeric, "the fast path takes exactly the numeric changes");
+            if let Some(fast) = fast {
+                prop_assert_eq!(Some(fast), codec::glance(&stored).unwrap());
+                let expected = match e.change.clone() {
+                    Change::ProcedureSimplified(s) => GlancedChange::Simplified(s.set),
+                    Change::ProcedureAmended(a) => GlancedChange::Amended(a.set),
+                    Change::EstimateRevised(r) => GlancedChange::EstimateRevised { baseline: r.baseline, current: r.current },
+                    other => GlancedChange::Other(Box::new(other)),
+                };
+                let fast = codec::glance_plain(&stored).unwrap();
+                prop_assert_eq!(
+                    (fast.event_id, fast.seq, fast.stream, fast.recorded_at, fast.effective_on, fast.change),
+                    (e.event_id, e.seq, e.stream.as_str(), e.recorded_at, e.effective_on, expected)
+                );
+            }
+            // Cut anywhere, or with a byte more, the fast path declines and `glance` reports the damage.
+            for cut in [1, stored.len() / 2, stored.len() - 1] {
+                prop_assert_eq!(codec::glance_plain(&stored[..cut]), None);
+            }
+            let mut longer = stored.clone();
+            longer.push(0);
+            prop_assert_eq!(codec::glance_plain(&longer), None);
+        }
+    }
+
+    #[test]
     fn the_json_form_round_trips_every_event(event in event()) {
         let json = event.to_json();
         prop_assert_eq!(json["type"].as_str(), Some(event.type_name()));
