@@ -91,14 +91,109 @@ impl EventIds {
 }
 
 /// Procedure indices by code, for the one lookup every event costs. Codes of up to `SHORT_CODE` bytes —
-/// every real one (`1.012753.H19` has 12) — are keys held inline in the table, so a lookup reads one
-/// bucket instead of chasing a pointer to a boxed string (a cache miss per event, which was half of a
-/// rebuild's fold); longer codes go to a second map. Both hash with foldhash rather than SipHash.
+/// every real one (`1.012753.H19` has 12) — are keys held inline in a table of their own (`ShortTable`),
+/// where a lookup reads one cache line that a bulk fold can load ahead; longer codes go to a map. Both
+/// hash with foldhash rather than SipHash.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub(crate) struct CodeIndex {
-    short: HashMap<ShortCode, u32, FixedState>,
+    short: ShortTable,
     long: HashMap<Box<str>, u32, FixedState>,
 }
+
+/// Open addressing with linear probing over a power-of-two number of 32-byte slots, at most half full:
+/// a lookup nearly always reads the one cache line its hash names, so a bulk fold can touch the lines of a
+/// window of events back to back (their misses overlap) and then look each up in cache. (A `HashMap`
+/// reads a control group and then a slot, two dependent misses that no lookahead overlaps.)
+#[derive(Clone, Debug, Default)]
+struct ShortTable {
+    slots: Vec<ShortSlot>,
+    len: usize,
+}
+
+/// A code and its procedure; an all-zero code marks an empty slot (a valid code is never empty).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(align(32))]
+struct ShortSlot {
+    code: ShortCode,
+    p: u32,
+}
+
+const EMPTY_SLOT: ShortSlot = ShortSlot { code: ShortCode([0; SHORT_CODE / 8]), p: 0 };
+
+impl ShortTable {
+    fn home(&self, code: &ShortCode) -> usize {
+        use std::hash::BuildHasher;
+        (FixedState::default().hash_one(code) as usize) & (self.slots.len() - 1)
+    }
+
+    fn find(&self, code: &ShortCode) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(code);
+        loop {
+            let slot = &self.slots[i];
+            if slot.code == *code {
+                return Some(slot.p);
+            }
+            if slot.code == EMPTY_SLOT.code {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Reads the slot where the lookup of `code` starts and returns it unread (a prefetch, in safe code).
+    fn touch(&self, code: &ShortCode) {
+        if !self.slots.is_empty() {
+            std::hint::black_box(self.slots[self.home(code)].p);
+        }
+    }
+
+    /// Maps `code` to `p` (replacing an earlier index of it).
+    fn insert(&mut self, code: ShortCode, p: u32) {
+        self.reserve(1);
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(&code);
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.code == code {
+                slot.p = p;
+                return;
+            }
+            if slot.code == EMPTY_SLOT.code {
+                *slot = ShortSlot { code, p };
+                self.len += 1;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Room for `more` codes with the table still at most half full.
+    fn reserve(&mut self, more: usize) {
+        let wanted = ((self.len + more) * 2).next_power_of_two().max(16);
+        if wanted <= self.slots.len() {
+            return;
+        }
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY_SLOT; wanted]);
+        self.len = 0;
+        for slot in old.into_iter().filter(|s| s.code != EMPTY_SLOT.code) {
+            self.insert(slot.code, slot.p);
+        }
+    }
+}
+
+/// Two tables are equal when they map the same codes to the same indices, whatever their layout.
+impl PartialEq for ShortTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len
+            && self.slots.iter().filter(|s| s.code != EMPTY_SLOT.code).all(|s| other.find(&s.code) == Some(s.p))
+    }
+}
+
+impl Eq for ShortTable {}
 
 /// The longest code held inline in a `CodeIndex`.
 const SHORT_CODE: usize = 24;
@@ -129,7 +224,11 @@ impl ShortCode {
         ProcedureCode::parse(std::str::from_utf8(&bytes).ok()?).ok()
     }
 
+    /// `None` for a code too long to hold inline, or empty (all zeros mark an empty `ShortSlot`).
     fn new(code: &str) -> Option<Self> {
+        if code.is_empty() {
+            return None;
+        }
         let mut bytes = [0u8; SHORT_CODE];
         bytes.get_mut(..code.len())?.copy_from_slice(code.as_bytes());
         let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
@@ -143,12 +242,19 @@ impl CodeIndex {
     }
 
     fn find_short(&self, code: &ShortCode) -> Option<u32> {
-        self.short.get(code).copied()
+        self.short.find(code)
+    }
+
+    /// Loads the cache line where a lookup of `key` starts (see `ShortTable`).
+    fn touch(&self, key: &StreamKey) {
+        if let Some(code) = &key.0 {
+            self.short.touch(code);
+        }
     }
 
     fn get(&self, code: &str) -> Option<u32> {
         match ShortCode::new(code) {
-            Some(short) => self.short.get(&short).copied(),
+            Some(short) => self.short.find(&short),
             None => self.long.get(code).copied(),
         }
     }
@@ -156,12 +262,24 @@ impl CodeIndex {
     fn insert(&mut self, code: &str, p: u32) {
         match ShortCode::new(code) {
             Some(short) => self.short.insert(short, p),
-            None => self.long.insert(code.into(), p),
-        };
+            None => {
+                self.long.insert(code.into(), p);
+            }
+        }
+    }
+
+    /// Room for `more` codes without growing.
+    fn reserve(&mut self, more: usize) {
+        self.short.reserve(more);
     }
 
     fn len(&self) -> usize {
-        self.short.len() + self.long.len()
+        self.short.len + self.long.len()
+    }
+
+    /// Heap bytes, roughly.
+    fn heap(&self) -> usize {
+        self.short.slots.capacity() * size_of::<ShortSlot>() + self.long.len() * 40
     }
 }
 
@@ -447,6 +565,14 @@ impl Projection {
         let mut known = [None; LOOKAHEAD];
         'fold: for mut chunk in chunks {
             for window in chunk.as_mut().chunks_mut(LOOKAHEAD) {
+                // Three passes over the window, each of loads that do not wait on one another, so their
+                // cache misses overlap: the index's slots, then the lookups, then the timelines' ends.
+                for item in window.iter() {
+                    match item {
+                        ToFold::Event(_, key) => self.by_code.touch(key),
+                        ToFold::Prepared(r) => self.by_code.short.touch(&r.code),
+                    }
+                }
                 for (k, item) in known.iter_mut().zip(window.iter()) {
                     *k = match item {
                         ToFold::Event(_, key) => self.by_code.find(key),
@@ -486,6 +612,8 @@ impl Projection {
                 self.expected.insert(code, u32::try_from(events).unwrap_or(u32::MAX));
             }
         }
+        // The index then never grows (and rehashes) in the middle of the fold.
+        self.by_code.reserve(self.expected.len());
     }
 
     /// Ends a bulk fold: sorts and rebuilds each timeline it touched, once. Procedures are split into
@@ -567,7 +695,7 @@ impl Projection {
         }
         f.ids = self.ids.footprint();
         f.indexes = self.registrations.len() * 32
-            + self.by_code.len() * 40
+            + self.by_code.heap()
             + self.in_code_order.capacity() * 4
             + self.merges.len() * 96;
         f.total = f.procedures + f.entries + f.ids + f.texts + f.indexes;
@@ -1094,6 +1222,34 @@ mod tests {
     use events::{SCHEMA_VERSION, StreamId};
 
     use super::*;
+
+    #[test]
+    fn the_code_index_finds_every_code_it_was_given_and_no_other() {
+        let codes: Vec<String> = (0..5_000).map(|i| format!("{}.{:06}.H{}", i % 7, i, i % 19)).collect();
+        let mut index = CodeIndex::default();
+        for (p, c) in codes.iter().enumerate() {
+            index.insert(c, p as u32);
+        }
+        let long = "x".repeat(SHORT_CODE + 1);
+        index.insert(&long, 7);
+        for (p, c) in codes.iter().enumerate() {
+            assert_eq!(index.get(c), Some(p as u32), "{c}");
+        }
+        assert_eq!((index.get(&long), index.get("9.999999"), index.get("")), (Some(7), None, None));
+        assert_eq!(index.len(), 5_001);
+        assert!(index.short.len * 2 <= index.short.slots.len(), "at most half full");
+        // Given the same codes in another order, and room ahead, it is the same index.
+        let mut reversed = CodeIndex::default();
+        reversed.reserve(10_000);
+        reversed.insert(&long, 7);
+        for (p, c) in codes.iter().enumerate().rev() {
+            reversed.insert(c, p as u32);
+        }
+        assert_eq!(index, reversed);
+        reversed.insert(&codes[0], 99);
+        assert_eq!(reversed.get(&codes[0]), Some(99), "a code given again takes its new index");
+        assert_ne!(index, reversed);
+    }
 
     fn procedure(code: &str, days: u64) -> Procedure {
         Procedure {
