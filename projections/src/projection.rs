@@ -121,17 +121,26 @@ struct ShortSlot {
 const EMPTY_SLOT: ShortSlot = ShortSlot { code: ShortCode([0; SHORT_CODE / 8]), p: 0 };
 
 impl ShortTable {
+    /// The slot where the lookup of `code` starts (`usize::MAX` while the table is empty).
     fn home(&self, code: &ShortCode) -> usize {
         use std::hash::BuildHasher;
-        (FixedState::default().hash_one(code) as usize) & (self.slots.len() - 1)
+        match self.slots.len() {
+            0 => usize::MAX,
+            n => (FixedState::default().hash_one(code) as usize) & (n - 1),
+        }
     }
 
     fn find(&self, code: &ShortCode) -> Option<u32> {
+        self.find_from(self.home(code), code)
+    }
+
+    /// `find`, starting from `home(code)` computed earlier (the table has not grown since).
+    fn find_from(&self, home: usize, code: &ShortCode) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let mut i = self.home(code);
+        let mut i = home & mask;
         loop {
             let slot = &self.slots[i];
             if slot.code == *code {
@@ -144,10 +153,10 @@ impl ShortTable {
         }
     }
 
-    /// Reads the slot where the lookup of `code` starts and returns it unread (a prefetch, in safe code).
-    fn touch(&self, code: &ShortCode) {
-        if !self.slots.is_empty() {
-            std::hint::black_box(self.slots[self.home(code)].p);
+    /// Reads the slot `home` and returns it unread: a prefetch, in safe code (nothing for `usize::MAX`).
+    fn touch(&self, home: usize) {
+        if let Some(slot) = self.slots.get(home) {
+            std::hint::black_box(slot.p);
         }
     }
 
@@ -155,7 +164,7 @@ impl ShortTable {
     fn insert(&mut self, code: ShortCode, p: u32) {
         self.reserve(1);
         let mask = self.slots.len() - 1;
-        let mut i = self.home(&code);
+        let mut i = self.home(&code) & mask;
         loop {
             let slot = &mut self.slots[i];
             if slot.code == code {
@@ -243,13 +252,6 @@ impl CodeIndex {
 
     fn find_short(&self, code: &ShortCode) -> Option<u32> {
         self.short.find(code)
-    }
-
-    /// Loads the cache line where a lookup of `key` starts (see `ShortTable`).
-    fn touch(&self, key: &StreamKey) {
-        if let Some(code) = &key.0 {
-            self.short.touch(code);
-        }
     }
 
     fn get(&self, code: &str) -> Option<u32> {
@@ -563,21 +565,33 @@ impl Projection {
     ) -> Result<(), ApplyError> {
         let mut outcome = Ok(());
         let mut known = [None; LOOKAHEAD];
+        let mut homes = [usize::MAX; LOOKAHEAD];
         'fold: for mut chunk in chunks {
             for window in chunk.as_mut().chunks_mut(LOOKAHEAD) {
-                // Three passes over the window, each of loads that do not wait on one another, so their
-                // cache misses overlap: the index's slots, then the lookups, then the timelines' ends.
-                for item in window.iter() {
-                    match item {
-                        ToFold::Event(_, key) => self.by_code.touch(key),
-                        ToFold::Prepared(r) => self.by_code.short.touch(&r.code),
-                    }
-                }
-                for (k, item) in known.iter_mut().zip(window.iter()) {
-                    *k = match item {
-                        ToFold::Event(_, key) => self.by_code.find(key),
-                        ToFold::Prepared(r) => self.by_code.find_short(&r.code),
+                // Passes over the window, each of loads that do not wait on one another, so their cache
+                // misses overlap: the index's slots (where each lookup starts, computed first so the loop
+                // that loads them is short), the lookups, the timelines' records, then their ends.
+                for (home, item) in homes.iter_mut().zip(window.iter()) {
+                    *home = match item {
+                        ToFold::Event(_, StreamKey(Some(code))) | ToFold::Prepared(Prepared { code, .. }) => {
+                            self.by_code.short.home(code)
+                        }
+                        ToFold::Event(_, StreamKey(None)) => usize::MAX,
                     };
+                }
+                for &home in homes.iter().take(window.len()) {
+                    self.by_code.short.touch(home);
+                }
+                for ((k, item), &home) in known.iter_mut().zip(window.iter()).zip(&homes) {
+                    *k = match item {
+                        ToFold::Event(_, StreamKey(Some(code))) | ToFold::Prepared(Prepared { code, .. }) => {
+                            self.by_code.short.find_from(home, code)
+                        }
+                        ToFold::Event(_, key) => self.by_code.find(key),
+                    };
+                }
+                for &p in known.iter().take(window.len()).flatten() {
+                    self.procedures[p as usize].touch();
                 }
                 for &p in known.iter().take(window.len()).flatten() {
                     self.procedures[p as usize].touch_end();
