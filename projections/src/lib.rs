@@ -25,7 +25,7 @@
 //! | --- | --- |
 //! | [`Projection::apply`] | its procedure's entries dated after the event (none in date order); a merge's streams |
 //! | [`Projection::fold`], [`Projection::extend_on`] | one lookup per event (by a [`StreamKey`] computed ahead) and an append to its timeline, then one sort per timeline, on as many threads as given; ~1.3 GiB resident at full scale |
-//! | [`Projection::reductions`] | one pass over P with two date searches each (about 50–60 ms at full scale, as of any date) |
+//! | [`Projection::reductions`] | one pass over P with two date searches each, split over [`Projection::set_query_threads`] threads (about 85 ms at full scale on two cores, as of any date) |
 //! | [`Projection::programmes`] | one reductions pass per programme |
 //! | [`Projection::procedure`] | the entries of the procedure and of those merged into its terminal |
 //! | [`Projection::history`], [`Projection::catalogue_entry`] | the procedure's own entries |
