@@ -133,8 +133,17 @@ pub enum GlancedChange {
 }
 
 /// Reads a stored event at a glance; `Ok(None)` for an event stored as JSON, which only [`decode`] (or
-/// [`decode_for_projection`]) reads.
+/// [`decode_for_projection`]) reads. The fast path ([`glance_plain`]) first, then serde
+/// ([`glance_through_serde`]).
 pub fn glance(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
+    match glance_plain(bytes) {
+        Some(glance) => Ok(Some(glance)),
+        None => glance_through_serde(bytes),
+    }
+}
+
+/// [`glance`] through serde alone: what a caller that has tried [`glance_plain`] calls next.
+pub fn glance_through_serde(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
     use crate::event::{Abolition, Merger, Programme, Retraction, Tariff};
     use serde::Deserialize;
 
@@ -176,9 +185,6 @@ pub fn glance(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
         current: Option<Estimates>,
     }
 
-    if let Some(glance) = glance_plain(bytes) {
-        return Ok(Some(glance));
-    }
     match bytes.first() {
         Some(&FORMAT_POSTCARD_V1) => {
             let e: Stored<'_, &str, StoredChange<'_>> =
@@ -221,6 +227,7 @@ pub fn glance(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
 /// postcard writes unsigned integers as LEB128 varints, signed ones zigzagged first, strings and byte
 /// strings as a varint length and the bytes, an `Option` as a 0 or 1 byte before the value, an enum's
 /// variant as a varint index, a struct's fields in order; `uuid` writes its 16 bytes as a byte string.
+#[inline]
 pub fn glance_plain(bytes: &[u8]) -> Option<Glance<'_>> {
     use crate::value::{AnnualVolume, Applicant, Hours, Level, Online, Steps, Vnd, WorkingDays};
 
@@ -312,6 +319,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     fn byte(&mut self) -> Option<u8> {
         let (&b, rest) = self.bytes.split_first()?;
         self.bytes = rest;
@@ -319,6 +327,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned LEB128 varint of at most ten bytes (a `u64`).
+    #[inline]
     fn varint(&mut self) -> Option<u64> {
         let mut n = 0u64;
         for i in 0..10 {
@@ -335,17 +344,20 @@ impl<'a> Reader<'a> {
     }
 
     /// A zigzagged signed varint.
+    #[inline]
     fn zigzag(&mut self) -> Option<i64> {
         let n = self.varint()?;
         Some((n >> 1) as i64 ^ -((n & 1) as i64))
     }
 
     /// An enum's variant index.
+    #[inline]
     fn index(&mut self) -> Option<usize> {
         usize::try_from(self.varint()?).ok()
     }
 
     /// A string or byte string: its length, then its bytes.
+    #[inline]
     fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = usize::try_from(self.varint()?).ok()?;
         let (taken, rest) = self.bytes.split_at_checked(n)?;
@@ -354,6 +366,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An `Option`: `Some(None)` for absent, `Some(Some(v))` for present, `None` if unreadable.
+    #[inline]
     fn option<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
         match self.byte()? {
             0 => Some(None),
@@ -363,6 +376,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An `Option` that must be absent: `None` if it is present (or unreadable).
+    #[inline]
     fn absent(&mut self) -> Option<()> {
         (self.byte()? == 0).then_some(())
     }

@@ -313,6 +313,7 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    #[inline]
     pub fn of(g: &events::codec::Glance<'_>) -> Option<Self> {
         use events::codec::GlancedChange;
         let code = g.stream.strip_prefix("procedure-").filter(|c| ProcedureCode::is_valid(c))?;
@@ -1154,6 +1155,7 @@ fn small(n: u64) -> u32 {
 }
 
 /// The mask, values and text of a `set`, but for a new agency or sector (which the projection interns).
+#[inline]
 fn plain_delta(c: &Changes) -> (u16, Snapshot, Option<Texts>) {
     let mut s = Snapshot::UNREGISTERED;
     let mut mask = 0;

@@ -178,7 +178,11 @@ impl RawChunk {
             start = end as usize;
             let corrupt = |problem: String| eventstore::ReadError::Corrupt { seq, problem };
             let misplaced = |found: u64| corrupt(format!("stored under seq {seq} but says seq {found}"));
-            let glance = events::codec::glance(bytes).map_err(|e| corrupt(e.to_string()))?;
+            // The fast path inline, here, so that its answer is built in place.
+            let glance = match events::codec::glance_plain(bytes) {
+                Some(glance) => Some(glance),
+                None => events::codec::glance_through_serde(bytes).map_err(|e| corrupt(e.to_string()))?,
+            };
             if let Some(g) = glance.as_ref().filter(|g| g.seq != seq) {
                 return Err(misplaced(g.seq));
             }
