@@ -297,18 +297,25 @@ pub enum ToFold<E> {
 /// at its stored bytes ([`events::codec::glance`]) — on a decoder's thread, so that the fold reads this
 /// small record instead of a whole event another thread wrote, and the event is never built. A change
 /// that sets an agency or a sector (which the fold interns), or whose procedure's code is too long to
-/// hold inline, has no `Prepared`: it is folded whole.
+/// hold inline, or whose event id is not the one the log derives from its seq, has no `Prepared`: it is
+/// folded whole. Kept small (88 bytes): the fold reads millions of them from memory another core wrote.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Prepared {
     seq: u64,
-    event_id: Uuid,
     recorded_at: Timestamp,
     effective_on: Date,
-    code: ShortCode,
     kind: Kind,
     mask: u16,
+    code: ShortCode,
     after: Snapshot,
-    text: Option<Box<Texts>>,
+    /// Texts and restatements, which few changes carry.
+    extra: Option<Box<Extra>>,
+}
+
+/// What a prepared change adds besides its entry.
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct Extra {
+    text: Option<Texts>,
     restatement: Option<Restatement>,
 }
 
@@ -316,6 +323,9 @@ impl Prepared {
     #[inline]
     pub fn of(g: &events::codec::Glance<'_>) -> Option<Self> {
         use events::codec::GlancedChange;
+        if g.event_id != events::event::derived_id(g.seq, g.recorded_at) {
+            return None; // The fold keeps such an id: the whole event brings it.
+        }
         let code = g.stream.strip_prefix("procedure-").filter(|c| ProcedureCode::is_valid(c))?;
         let (kind, mask, after, text, restatement) = match &g.change {
             GlancedChange::Simplified(set) | GlancedChange::Amended(set) => {
@@ -336,15 +346,13 @@ impl Prepared {
         };
         Some(Self {
             seq: g.seq,
-            event_id: g.event_id,
             recorded_at: g.recorded_at,
             effective_on: g.effective_on,
-            code: ShortCode::new(code)?,
             kind,
             mask,
+            code: ShortCode::new(code)?,
             after,
-            text: text.map(Box::new),
-            restatement,
+            extra: (text.is_some() || restatement.is_some()).then(|| Box::new(Extra { text, restatement })),
         })
     }
 }
@@ -878,7 +886,7 @@ impl Projection {
             return Err(ApplyError::OutOfOrder { seq: r.seq, last_seq: self.last_seq });
         }
         self.last_seq = r.seq;
-        self.ids.record(r.seq, r.recorded_at, r.event_id);
+        // Its id is the derived one (`Prepared::of` sees to it): `ids` has nothing to keep.
         self.open_merge = None;
         let p = match known.or_else(|| self.by_code.find_short(&r.code)) {
             Some(p) => p,
@@ -887,12 +895,16 @@ impl Projection {
                 None => return Ok(()),
             },
         };
-        if let Some(restatement) = r.restatement {
+        let (text, restatement) = r.extra.take().map_or((None, None), |x| (x.text, x.restatement));
+        if let Some(restatement) = restatement {
             self.procedures[p as usize].restatements.push(restatement);
         }
-        let text = r.text.take().map(|t| {
-            let (name, documents, legal_basis) = *t;
-            TextChange { seq: r.seq, effective_on: r.effective_on, name, documents, legal_basis }
+        let text = text.map(|(name, documents, legal_basis)| TextChange {
+            seq: r.seq,
+            effective_on: r.effective_on,
+            name,
+            documents,
+            legal_basis,
         });
         let entry = Entry {
             seq: r.seq,
@@ -1314,7 +1326,11 @@ mod tests {
             (
                 "A",
                 120,
-                Change::EntryRetracted(Retraction { event_id: Uuid::from_u128(6), reason: LongText::default() }),
+                // The merge's first copy: seq 6, recorded at second 6 (its id as the log derives it).
+                Change::EntryRetracted(Retraction {
+                    event_id: events::event::derived_id(6, Timestamp::from_micros(6_000_000)),
+                    reason: LongText::default(),
+                }),
             ),
             ("B", 30, simplify("B", 4)),
         ];
@@ -1325,13 +1341,19 @@ mod tests {
                 let seq = i as u64 + 1;
                 // The three copies of the merge share one recorded_at.
                 let at = if (6..=8).contains(&seq) { 6 } else { seq as i64 };
+                let recorded_at = Timestamp::from_micros(at * 1_000_000);
+                // The ids the log derives, but for the last event's, as an event from elsewhere may have.
+                let event_id = match seq {
+                    10 => Uuid::from_u128(u128::from(seq)),
+                    _ => events::event::derived_id(seq, recorded_at),
+                };
                 Event {
-                    event_id: Uuid::from_u128(u128::from(seq)),
+                    event_id,
                     seq,
                     stream: StreamId::procedure(&code(c)),
                     version: 0,
                     schema_version: SCHEMA_VERSION,
-                    recorded_at: Timestamp::from_micros(at * 1_000_000),
+                    recorded_at,
                     effective_on: day(d),
                     actor: String::new(),
                     command_id: None,
@@ -1359,11 +1381,17 @@ mod tests {
                 None => ToFold::Event(e, StreamKey::of(e)),
             })
             .collect();
-        assert_eq!(prepared, 4, "the four simplifications");
+        assert_eq!(prepared, 3, "the simplifications but the one whose id is not derived");
+        assert_eq!(size_of::<Prepared>(), 88, "what the fold reads per event, from memory another core wrote");
         let mut folded = Projection::new();
         let (first, rest) = items.split_at_mut(3);
         folded.extend_on([first, rest], 2).unwrap();
         assert_eq!(folded, Projection::fold(&events).unwrap(), "in chunks of 3 and 7");
+        assert_eq!(
+            folded.ids.get(10, events[9].recorded_at),
+            events[9].event_id,
+            "an id the log did not derive is kept"
+        );
     }
 
     #[test]
