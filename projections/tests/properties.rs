@@ -387,6 +387,13 @@ proptest! {
             for baseline_on in [None, Some(day(100))] {
                 let Ok(whole) = p.reductions(GroupBy::All, at, baseline_on) else { continue };
                 let all = &whole.groups[0];
+                // One survey for every grouping answers as the four passes do.
+                let every = p.reductions_by_every_grouping(at, baseline_on).unwrap();
+                let one_by_one: Vec<_> = [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level]
+                    .into_iter()
+                    .map(|g| p.reductions(g, at, baseline_on).unwrap())
+                    .collect();
+                prop_assert_eq!(every, one_by_one);
                 for group_by in [GroupBy::Agency, GroupBy::Sector, GroupBy::Level] {
                     let groups = p.reductions(group_by, at, baseline_on).unwrap().groups;
                     prop_assert_eq!(groups.iter().map(|g| g.roots).sum::<u64>(), all.roots);

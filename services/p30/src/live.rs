@@ -449,18 +449,43 @@ impl Live {
         Ok(answer)
     }
 
+    /// The reductions by every grouping at `at` with the default baseline: from the cache where each is
+    /// there, else all four from one survey of the timelines (`Projection::reductions_by_every_grouping`),
+    /// cached like any answer. Empty if the moment cannot be answered.
+    fn reductions_by_every_grouping(&self, at: Moment) -> Vec<Arc<CachedReductions>> {
+        let every = [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level];
+        let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
+        let last = self.last_recorded.load(std::sync::atomic::Ordering::SeqCst);
+        let settled = at.known_at.micros() >= last;
+        if settled {
+            let cache = self.reductions.lock().unwrap_or_else(|p| p.into_inner());
+            let hits: Vec<_> =
+                every.iter().filter_map(|by| cache.get(&(by.as_str(), at.as_of, None)).cloned()).collect();
+            if hits.len() == every.len() {
+                return hits;
+            }
+        }
+        let Ok(answers) = projection.reductions_by_every_grouping(at, None) else { return Vec::new() };
+        let answers: Vec<_> = answers.into_iter().map(|r| Arc::new(CachedReductions::new(r))).collect();
+        if settled {
+            let mut cache = self.reductions.lock().unwrap_or_else(|p| p.into_inner());
+            for a in &answers {
+                cache.insert((a.reductions.group_by.as_str(), at.as_of, None), a.clone());
+            }
+        }
+        answers
+    }
+
     /// Recomputes the rows that need a pass over every procedure.
     fn refresh_rows(&self) {
         let at = now();
         let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
         let mut rows = GroupRows { seq: projection.last_seq(), ..GroupRows::default() };
         drop(projection);
-        for by in [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level] {
-            if let Ok(r) = self.reductions(by, at, None) {
-                for g in &r.reductions.groups {
-                    let value = serde_json::to_value(g).unwrap_or(Value::Null);
-                    rows.groups.push((by, g.key.clone(), value));
-                }
+        for r in self.reductions_by_every_grouping(at) {
+            for g in &r.reductions.groups {
+                let value = serde_json::to_value(g).unwrap_or(Value::Null);
+                rows.groups.push((r.reductions.group_by, g.key.clone(), value));
             }
         }
         let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
