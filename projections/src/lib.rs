@@ -27,6 +27,7 @@
 //! | [`Projection::fold`], [`Projection::extend_on`] | one lookup per event (by a [`StreamKey`] computed ahead) and an append to its timeline, then one sort per timeline, on as many threads as given; ~1.3 GiB resident at full scale |
 //! | [`Projection::reductions`] | one pass over P with two date searches each, split over [`Projection::set_query_threads`] threads (about 85 ms at full scale on two cores, as of any date) |
 //! | [`Projection::programmes`] | one reductions pass per programme |
+//! | [`Projection::reductions_by_every_grouping`] | one survey of P for all four groupings, then a pass over the roots for each |
 //! | [`Projection::procedure`] | the entries of the procedure and of those merged into its terminal |
 //! | [`Projection::history`], [`Projection::catalogue_entry`] | the procedure's own entries |
 //! | [`Projection::tariffs_in_force`] | the tariff events |
