@@ -133,8 +133,9 @@ pub enum GlancedChange {
 }
 
 /// Reads a stored event at a glance; `Ok(None)` for an event stored as JSON, which only [`decode`] (or
-/// [`decode_for_projection`]) reads. The fast path ([`glance_plain`]) first, then serde
-/// ([`glance_through_serde`]).
+/// [`decode_for_projection`]) reads. The fast path ([`glance_plain`]) first, then serde. Inline, so that
+/// a caller in another crate (a rebuild's decoders) gets the fast path's answer built in place.
+#[inline]
 pub fn glance(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
     match glance_plain(bytes) {
         Some(glance) => Ok(Some(glance)),
@@ -142,8 +143,8 @@ pub fn glance(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
     }
 }
 
-/// [`glance`] through serde alone: what a caller that has tried [`glance_plain`] calls next.
-pub fn glance_through_serde(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
+/// [`glance`] through serde alone, for what [`glance_plain`] does not read.
+fn glance_through_serde(bytes: &[u8]) -> Result<Option<Glance<'_>>, DecodeError> {
     use crate::event::{Abolition, Merger, Programme, Retraction, Tariff};
     use serde::Deserialize;
 

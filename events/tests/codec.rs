@@ -292,6 +292,16 @@ fn event() -> BoxedStrategy<Event> {
         .boxed()
 }
 
+/// What a glance at an event with this change reads as its change.
+fn glanced(change: Change) -> GlancedChange {
+    match change {
+        Change::ProcedureSimplified(s) => GlancedChange::Simplified(s.set),
+        Change::ProcedureAmended(a) => GlancedChange::Amended(a.set),
+        Change::EstimateRevised(r) => GlancedChange::EstimateRevised { baseline: r.baseline, current: r.current },
+        other => GlancedChange::Other(Box::new(other)),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Round trips.
 
@@ -330,58 +340,41 @@ proptest! {
             (glance.event_id, glance.seq, glance.stream, glance.recorded_at, glance.effective_on),
             (event.event_id, event.seq, event.stream.as_str(), event.recorded_at, event.effective_on)
         );
-        let expected = match event.change.clone() {
-            Change::ProcedureSimplified(s) => GlancedChange::Simplified(s.set),
-            Change::ProcedureAmended(a) => GlancedChange::Amended(a.set),
-            Change::EstimateRevised(r) => GlancedChange::EstimateRevised { baseline: r.baseline, current: r.current },
-            other => GlancedChange::Other(Box::new(other)),
-        };
-        prop_assert_eq!(glance.change, expected);
+        prop_assert_eq!(glance.change, glanced(event.change.clone()));
         let json = serde_json::to_vec(&event.to_json()).expect("JSON serialises");
         prop_assert_eq!(codec::glance(&json), Ok(None));
         prop_assert!(codec::glance(&stored[..stored.len() - 1]).is_err());
     }
 
     #[test]
-    fn the_hand_read_glance_reads_numeric_changes_as_serde_does(event in event()) {
+    fn the_hand_read_glance_reads_numeric_changes_as_the_whole_event_says(event in event()) {
         // The same event with its change's text attributes taken out: what the fast path is for.
         let mut plain = event.clone();
-        let strip = |set: &mut events::Changes| {
+        if let Change::ProcedureSimplified(Simplification { set, .. }) | Change::ProcedureAmended(Amendment { set, .. }) =
+            &mut plain.change
+        {
             (set.name, set.sector, set.agency, set.documents, set.legal_basis) = (None, None, None, None, None);
-        };
-        match &mut plain.change {
-            Change::ProcedureSimplified(s) => strip(&mut s.set),
-            Change::ProcedureAmended(a) => strip(&mut a.set),
-            _ => {}
         }
-        let has_text = |c: &Change| match c {
-            Change::ProcedureSimplified(s) => s.set != { let mut t = s.set.clone(); strip(&mut t); t },
-            Change::ProcedureAmended(a) => a.set != { let mut t = a.set.clone(); strip(&mut t); t },
-            _ => false,
-        };
         for e in [&event, &plain] {
             let stored = codec::encode(e);
+            let numeric = match &e.change {
+                Change::ProcedureSimplified(Simplification { set, .. }) | Change::ProcedureAmended(Amendment { set, .. }) => {
+                    [set.name.is_none(), set.sector.is_none(), set.agency.is_none(), set.documents.is_none(), set.legal_basis.is_none()]
+                        .iter()
+                        .all(|&absent| absent)
+                }
+                Change::EstimateRevised(_) => true,
+                _ => false,
+            };
             let fast = codec::glance_plain(&stored);
-            let numeric = matches!(
-                e.change,
-                Change::ProcedureSimplified(_) | Change::ProcedureAmended(_) | Change::EstimateRevised(_)
-            ) && !has_text(&e.change);
             prop_assert_eq!(fast.is_some(), numeric, "the fast path takes exactly the numeric changes");
             if let Some(fast) = fast {
-                prop_assert_eq!(Some(fast), codec::glance(&stored).unwrap());
-                let expected = match e.change.clone() {
-                    Change::ProcedureSimplified(s) => GlancedChange::Simplified(s.set),
-                    Change::ProcedureAmended(a) => GlancedChange::Amended(a.set),
-                    Change::EstimateRevised(r) => GlancedChange::EstimateRevised { baseline: r.baseline, current: r.current },
-                    other => GlancedChange::Other(Box::new(other)),
-                };
-                let fast = codec::glance_plain(&stored).unwrap();
                 prop_assert_eq!(
                     (fast.event_id, fast.seq, fast.stream, fast.recorded_at, fast.effective_on, fast.change),
-                    (e.event_id, e.seq, e.stream.as_str(), e.recorded_at, e.effective_on, expected)
+                    (e.event_id, e.seq, e.stream.as_str(), e.recorded_at, e.effective_on, glanced(e.change.clone()))
                 );
             }
-            // Cut anywhere, or with a byte more, the fast path declines and `glance` reports the damage.
+            // Cut anywhere, or with a byte more, the fast path declines (and `glance` reports the damage).
             for cut in [1, stored.len() / 2, stored.len() - 1] {
                 prop_assert_eq!(codec::glance_plain(&stored[..cut]), None);
             }

@@ -246,10 +246,6 @@ impl ShortCode {
 }
 
 impl CodeIndex {
-    fn find(&self, key: &StreamKey) -> Option<u32> {
-        self.find_short(key.0.as_ref()?)
-    }
-
     fn find_short(&self, code: &ShortCode) -> Option<u32> {
         self.short.find(code)
     }
@@ -596,7 +592,8 @@ impl Projection {
                         ToFold::Event(_, StreamKey(Some(code))) | ToFold::Prepared(Prepared { code, .. }) => {
                             self.by_code.short.find_from(home, code)
                         }
-                        ToFold::Event(_, key) => self.by_code.find(key),
+                        // The settings stream, or a code too long to hold inline: `ingest` finds it by name.
+                        ToFold::Event(_, StreamKey(None)) => None,
                     };
                 }
                 for &p in known.iter().take(window.len()).flatten() {

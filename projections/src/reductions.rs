@@ -209,17 +209,16 @@ impl Projection {
         let baseline_on = self.baseline_for(at, baseline_on)?;
         let tariffs = self.tariffs_in_force(at);
         let every = [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level];
-        let groups = self.evaluate_each(at, baseline_on, &every, Filter::All, &tariffs);
+        let flows = self.flows(at, baseline_on);
         Ok(every
             .into_iter()
-            .zip(groups)
-            .map(|(group_by, groups)| Reductions {
+            .map(|group_by| Reductions {
                 as_of: at.as_of,
                 known_at: at.known_at,
                 baseline_on,
                 group_by,
                 tariffs,
-                groups,
+                groups: self.group(&flows, group_by, Filter::All, &tariffs),
             })
             .collect())
     }
@@ -244,22 +243,14 @@ impl Projection {
         filter: Filter,
         tariffs: &Tariffs,
     ) -> Vec<Group> {
-        self.evaluate_each(at, baseline_on, &[group_by], filter, tariffs).remove(0)
+        self.group(&self.flows(at, baseline_on), group_by, filter, tariffs)
     }
 
-    /// `evaluate` for each of `group_bys`, from one survey and one resolution of terminals.
-    fn evaluate_each(
-        &self,
-        at: Moment,
-        baseline_on: Date,
-        group_bys: &[GroupBy],
-        filter: Filter,
-        tariffs: &Tariffs,
-    ) -> Vec<Vec<Group>> {
+    /// Every procedure's state at `at`, the roots at `baseline_on` and where each flows: one survey of the
+    /// timelines (most of a pass's cost), then the terminals. What any grouping's figures are summed from.
+    fn flows(&self, at: Moment, baseline_on: Date) -> Flows {
         let n = self.procedures.len();
-        // Every procedure as of `as_of`; the roots with their (restated) baseline; the procedures
-        // registered after the baseline and active now, which are introduced unless a root flows into them.
-        // The pass is bound by memory latency, so it runs on `query_threads` ranges side by side.
+        // The survey is bound by memory latency, so it runs on `query_threads` ranges side by side.
         let mut now: Vec<Snapshot> = vec![Snapshot::UNREGISTERED; n];
         let split = self.query_threads;
         let threads = split.threads.clamp(1, n.div_ceil(split.min_range).max(1));
@@ -281,8 +272,11 @@ impl Projection {
                 parts.extend(others.into_iter().map(|h| h.join().expect("a reductions survey thread panicked")));
             });
         }
-        let roots: Vec<(u32, Snapshot)> = parts.iter_mut().flat_map(|p| std::mem::take(&mut p.roots)).collect();
-        let fresh: Vec<u32> = parts.iter_mut().flat_map(|p| std::mem::take(&mut p.fresh)).collect();
+        let (mut roots, mut fresh) = (Vec::new(), Vec::new());
+        for part in parts {
+            roots.extend(part.roots);
+            fresh.extend(part.fresh);
+        }
 
         // Each root's terminal, and per terminal the baseline volume and number of roots flowing to it.
         let mut terminal = vec![UNRESOLVED; n];
@@ -297,102 +291,119 @@ impl Projection {
             }
             root_terminals.push(t);
         }
-
-        let group = |group_by: GroupBy| -> Vec<Group> {
-            let key_of = |s: &Snapshot| -> usize {
-                match group_by {
-                    GroupBy::All => 0,
-                    GroupBy::Agency => s.agency() as usize,
-                    GroupBy::Sector => s.sector() as usize,
-                    GroupBy::Level => s.level() as usize,
-                }
-            };
-            let keys = match group_by {
-                GroupBy::All => 1,
-                GroupBy::Agency => self.agencies.len(),
-                GroupBy::Sector => self.sectors.len(),
-                GroupBy::Level => 4,
-            };
-            let mut totals = vec![Totals::default(); keys];
-            if group_by == GroupBy::All {
-                totals[0].seen = true;
-            }
-
-            // Roots whose terminal several roots share: (terminal, group, baseline volume), summed per pair below.
-            let mut shared: Vec<(u32, u32, u64)> = Vec::new();
-            for (&(_, baseline), &t) in roots.iter().zip(&root_terminals) {
-                if !filter.admits(&baseline) {
-                    continue;
-                }
-                let key = key_of(&baseline);
-                let g = &mut totals[key];
-                g.seen = true;
-                g.roots += 1;
-                let volume = u128::from(baseline.annual_volume());
-                g.volume += volume;
-                g.baseline_day_filings += u128::from(baseline.processing_days()) * volume;
-                match tariffs.annual_units(&baseline) {
-                    Some(units) => g.baseline_units += units,
-                    None => g.baseline_gap = true,
-                }
-                if t == NO_TERMINAL {
-                    continue; // Abolished: no cost, no days.
-                }
-                let terminal = &now[t as usize];
-                g.current_day_filings += u128::from(terminal.processing_days()) * volume;
-                match tariffs.annual_units(terminal) {
-                    None => g.current_gap = true,
-                    Some(units) if flow_roots[t as usize] == 1 => g.current.add_units(units),
-                    Some(_) => shared.push((t, key as u32, baseline.annual_volume().into())),
-                }
-            }
-
-            // A shared terminal's cost, split by baseline volume (equal shares when the volumes sum to 0), one
-            // exact term per (terminal, group).
-            shared.sort_unstable();
-            for run in shared.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-                let (t, key) = (run[0].0 as usize, run[0].1 as usize);
-                let units = tariffs.annual_units(&now[t]).expect("a terminal with shares has a cost");
-                let (part, whole) = match flow_volume[t] {
-                    0 => (run.len() as u128, u64::from(flow_roots[t])),
-                    total => (run.iter().map(|r| u128::from(r.2)).sum(), total),
-                };
-                if part == u128::from(whole) {
-                    totals[key].current.add_units(units);
-                } else {
-                    totals[key].current.add_fraction(units * part, whole);
-                }
-            }
-
-            for &p in &fresh {
-                let current = &now[p as usize];
-                if flow_roots[p as usize] > 0 || !filter.admits(current) {
-                    continue;
-                }
-                let g = &mut totals[key_of(current)];
-                g.seen = true;
-                g.introduced += 1;
-                match tariffs.annual_units(current) {
-                    Some(units) => g.current.add_units(units),
-                    None => g.current_gap = true,
-                }
-            }
-
-            let name = |key: usize| -> String {
-                match group_by {
-                    GroupBy::All => "all".to_owned(),
-                    GroupBy::Agency => self.agencies.get(key as u32).as_str().to_owned(),
-                    GroupBy::Sector => self.sectors.get(key as u32).as_str().to_owned(),
-                    GroupBy::Level => LEVELS[key].as_str().to_owned(),
-                }
-            };
-            let mut groups: Vec<Group> =
-                totals.into_iter().enumerate().filter(|(_, g)| g.seen).map(|(key, g)| g.figures(name(key))).collect();
-            groups.sort_by(|a, b| a.key.cmp(&b.key));
-            groups
-        };
-        group_bys.iter().map(|&group_by| group(group_by)).collect()
+        Flows { now, roots, fresh, root_terminals, flow_volume, flow_roots }
     }
+
+    /// The figures of `flows` for the roots and introduced procedures `filter` admits, grouped by
+    /// `group_by`: a pass over the roots alone.
+    fn group(&self, flows: &Flows, group_by: GroupBy, filter: Filter, tariffs: &Tariffs) -> Vec<Group> {
+        let key_of = |s: &Snapshot| -> usize {
+            match group_by {
+                GroupBy::All => 0,
+                GroupBy::Agency => s.agency() as usize,
+                GroupBy::Sector => s.sector() as usize,
+                GroupBy::Level => s.level() as usize,
+            }
+        };
+        let keys = match group_by {
+            GroupBy::All => 1,
+            GroupBy::Agency => self.agencies.len(),
+            GroupBy::Sector => self.sectors.len(),
+            GroupBy::Level => 4,
+        };
+        let mut totals = vec![Totals::default(); keys];
+        if group_by == GroupBy::All {
+            totals[0].seen = true;
+        }
+
+        // Roots whose terminal several roots share: (terminal, group, baseline volume), summed per pair below.
+        let mut shared: Vec<(u32, u32, u64)> = Vec::new();
+        for (&(_, baseline), &t) in flows.roots.iter().zip(&flows.root_terminals) {
+            if !filter.admits(&baseline) {
+                continue;
+            }
+            let key = key_of(&baseline);
+            let g = &mut totals[key];
+            g.seen = true;
+            g.roots += 1;
+            let volume = u128::from(baseline.annual_volume());
+            g.volume += volume;
+            g.baseline_day_filings += u128::from(baseline.processing_days()) * volume;
+            match tariffs.annual_units(&baseline) {
+                Some(units) => g.baseline_units += units,
+                None => g.baseline_gap = true,
+            }
+            if t == NO_TERMINAL {
+                continue; // Abolished: no cost, no days.
+            }
+            let terminal = &flows.now[t as usize];
+            g.current_day_filings += u128::from(terminal.processing_days()) * volume;
+            match tariffs.annual_units(terminal) {
+                None => g.current_gap = true,
+                Some(units) if flows.flow_roots[t as usize] == 1 => g.current.add_units(units),
+                Some(_) => shared.push((t, key as u32, baseline.annual_volume().into())),
+            }
+        }
+
+        // A shared terminal's cost, split by baseline volume (equal shares when the volumes sum to 0), one
+        // exact term per (terminal, group).
+        shared.sort_unstable();
+        for run in shared.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            let (t, key) = (run[0].0 as usize, run[0].1 as usize);
+            let units = tariffs.annual_units(&flows.now[t]).expect("a terminal with shares has a cost");
+            let (part, whole) = match flows.flow_volume[t] {
+                0 => (run.len() as u128, u64::from(flows.flow_roots[t])),
+                total => (run.iter().map(|r| u128::from(r.2)).sum(), total),
+            };
+            if part == u128::from(whole) {
+                totals[key].current.add_units(units);
+            } else {
+                totals[key].current.add_fraction(units * part, whole);
+            }
+        }
+
+        for &p in &flows.fresh {
+            let current = &flows.now[p as usize];
+            if flows.flow_roots[p as usize] > 0 || !filter.admits(current) {
+                continue;
+            }
+            let g = &mut totals[key_of(current)];
+            g.seen = true;
+            g.introduced += 1;
+            match tariffs.annual_units(current) {
+                Some(units) => g.current.add_units(units),
+                None => g.current_gap = true,
+            }
+        }
+
+        let name = |key: usize| -> String {
+            match group_by {
+                GroupBy::All => "all".to_owned(),
+                GroupBy::Agency => self.agencies.get(key as u32).as_str().to_owned(),
+                GroupBy::Sector => self.sectors.get(key as u32).as_str().to_owned(),
+                GroupBy::Level => LEVELS[key].as_str().to_owned(),
+            }
+        };
+        let mut groups: Vec<Group> =
+            totals.into_iter().enumerate().filter(|(_, g)| g.seen).map(|(key, g)| g.figures(name(key))).collect();
+        groups.sort_by(|a, b| a.key.cmp(&b.key));
+        groups
+    }
+}
+
+/// What every grouping's figures are summed from (`Projection::flows`), by procedure index.
+struct Flows {
+    /// Every procedure's state as of `as_of`.
+    now: Vec<Snapshot>,
+    /// The roots, with their (restated) baselines.
+    roots: Vec<(u32, Snapshot)>,
+    /// Registered after the baseline and active now: introduced, unless a root flows into them.
+    fresh: Vec<u32>,
+    /// Each root's terminal (`NO_TERMINAL` if abolished), parallel to `roots`.
+    root_terminals: Vec<u32>,
+    /// Per terminal: the baseline volume of the roots flowing to it, and how many they are.
+    flow_volume: Vec<u64>,
+    flow_roots: Vec<u32>,
 }
 
 /// The levels in the order of their discriminants (`Level as usize`).

@@ -351,7 +351,7 @@ proptest! {
         let shuffled = record(&units, &reordered(&units, &choices));
         let (a, b) = (Projection::fold(&canonical).unwrap(), Projection::fold(&shuffled).unwrap());
         let codes = codes_of(&canonical);
-        // Passes split over threads, in ranges of 32 procedures (the lockstep's width) or so, answer alike.
+        // Passes split over three threads, however few the procedures, answer alike.
         let mut split = a.clone();
         split.set_query_split(3, 1);
         for at in moments() {

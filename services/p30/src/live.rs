@@ -178,11 +178,7 @@ impl RawChunk {
             start = end as usize;
             let corrupt = |problem: String| eventstore::ReadError::Corrupt { seq, problem };
             let misplaced = |found: u64| corrupt(format!("stored under seq {seq} but says seq {found}"));
-            // The fast path inline, here, so that its answer is built in place.
-            let glance = match events::codec::glance_plain(bytes) {
-                Some(glance) => Some(glance),
-                None => events::codec::glance_through_serde(bytes).map_err(|e| corrupt(e.to_string()))?,
-            };
+            let glance = events::codec::glance(bytes).map_err(|e| corrupt(e.to_string()))?;
             if let Some(g) = glance.as_ref().filter(|g| g.seq != seq) {
                 return Err(misplaced(g.seq));
             }
@@ -436,29 +432,24 @@ impl Live {
         baseline_on: Option<Date>,
     ) -> Result<Arc<CachedReductions>, projections::QueryError> {
         let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
-        let last = self.last_recorded.load(std::sync::atomic::Ordering::SeqCst);
-        let settled = at.known_at.micros() >= last;
         let key = (by.as_str(), at.as_of, baseline_on);
-        if settled && let Some(hit) = self.reductions.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        let cache = self.cache_for(at);
+        if let Some(hit) = cache.as_ref().and_then(|c| c.get(&key)) {
             return Ok(hit.clone());
         }
+        drop(cache);
         let answer = Arc::new(CachedReductions::new(projection.reductions(by, at, baseline_on)?));
-        if settled {
-            self.reductions.lock().unwrap_or_else(|p| p.into_inner()).insert(key, answer.clone());
-        }
+        self.remember(at, baseline_on, [answer.clone()]);
         Ok(answer)
     }
 
-    /// The reductions by every grouping at `at` with the default baseline: from the cache where each is
-    /// there, else all four from one survey of the timelines (`Projection::reductions_by_every_grouping`),
-    /// cached like any answer. Empty if the moment cannot be answered.
+    /// The reductions by every grouping at `at` with the default baseline: from the cache where all four
+    /// are there, else from one survey of the timelines (`Projection::reductions_by_every_grouping`), and
+    /// then cached as `reductions` caches. Empty if the moment cannot be answered.
     fn reductions_by_every_grouping(&self, at: Moment) -> Vec<Arc<CachedReductions>> {
         let every = [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level];
         let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
-        let last = self.last_recorded.load(std::sync::atomic::Ordering::SeqCst);
-        let settled = at.known_at.micros() >= last;
-        if settled {
-            let cache = self.reductions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cache) = self.cache_for(at) {
             let hits: Vec<_> =
                 every.iter().filter_map(|by| cache.get(&(by.as_str(), at.as_of, None)).cloned()).collect();
             if hits.len() == every.len() {
@@ -467,13 +458,30 @@ impl Live {
         }
         let Ok(answers) = projection.reductions_by_every_grouping(at, None) else { return Vec::new() };
         let answers: Vec<_> = answers.into_iter().map(|r| Arc::new(CachedReductions::new(r))).collect();
-        if settled {
-            let mut cache = self.reductions.lock().unwrap_or_else(|p| p.into_inner());
-            for a in &answers {
-                cache.insert((a.reductions.group_by.as_str(), at.as_of, None), a.clone());
+        self.remember(at, None, answers.iter().cloned());
+        answers
+    }
+
+    /// The reductions cache, if answers at `at` may be kept in it: only those known at or after the last
+    /// recorded event, which cannot change until the next one (which empties the cache).
+    fn cache_for(&self, at: Moment) -> Option<std::sync::MutexGuard<'_, ReductionsCache>> {
+        let last = self.last_recorded.load(std::sync::atomic::Ordering::SeqCst);
+        (at.known_at.micros() >= last).then(|| self.reductions.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Keeps answers at `at` to a question with `baseline_on` (each under its own grouping), if
+    /// `cache_for` allows.
+    fn remember(
+        &self,
+        at: Moment,
+        baseline_on: Option<Date>,
+        answers: impl IntoIterator<Item = Arc<CachedReductions>>,
+    ) {
+        if let Some(mut cache) = self.cache_for(at) {
+            for a in answers {
+                cache.insert((a.reductions.group_by.as_str(), at.as_of, baseline_on), a);
             }
         }
-        answers
     }
 
     /// Recomputes the rows that need a pass over every procedure.
