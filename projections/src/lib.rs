@@ -15,6 +15,9 @@
 //! - Each procedure is a timeline (`timeline.rs`): its events sorted by `(effective_on, seq)`, each kept as
 //!   a 64-byte entry holding the event's delta and the procedure's compact snapshot after it. A question
 //!   at any moment is a date search per procedure, never a replay of the log.
+//! - Live readers ask as of today, again after every event: [`LiveFigures`] keeps those reductions and
+//!   programmes as sums that each event changes in proportion to what it touches ([`Tally`]), equal to
+//!   the answers asked afresh (a property test checks after every event).
 //! - Queries return serde structs whose JSON is the SPEC's wire shape, with exact figures inside
 //!   ([`Money`], [`Ratio`]): money is rounded half-up to the đồng, and ratios become floats, only when
 //!   serialised. `serde_json::to_string` writes money past 2⁶⁴ exactly; `serde_json::to_value` cannot
@@ -28,6 +31,9 @@
 //! | [`Projection::reductions`] | one pass over P with two date searches each, split over [`Projection::set_query_threads`] threads (about 85 ms at full scale on two cores, as of any date) |
 //! | [`Projection::programmes`] | one reductions pass per programme |
 //! | [`Projection::reductions_by_every_grouping`] | one survey of P for all four groupings, then a pass over the roots for each |
+//! | [`Projection::tally`], [`LiveFigures::new`] | one reductions pass (per programme too) |
+//! | [`Tally::update`], [`LiveFigures::update`] | the procedures the event touched and the merge trees of their terminals, before and after; one pass when a tariff in force changes or the default baseline moves |
+//! | [`LiveFigures::reductions`], [`LiveFigures::programmes`] | the groups; the programmes |
 //! | [`Projection::procedure`] | the entries of the procedure and of those merged into its terminal |
 //! | [`Projection::history`], [`Projection::catalogue_entry`] | the procedure's own entries |
 //! | [`Projection::tariffs_in_force`] | the tariff events |
@@ -75,6 +81,7 @@ mod exact;
 mod programmes;
 mod projection;
 mod reductions;
+mod tally;
 mod timeline;
 mod view;
 
@@ -85,6 +92,7 @@ pub use exact::{Money, Nat, Ratio};
 pub use programmes::ProgrammeProgress;
 pub use projection::{Applied, ApplyError, Moment, Prepared, Projection, StreamKey, ToFold};
 pub use reductions::{Group, GroupBy, Reductions};
+pub use tally::{Changed, LiveFigures, Tally};
 pub use view::{Burden, CatalogueEntry, HistoryEntry, Lineage, ListedProcedure, ProcedureView, Status};
 
 /// Why a question cannot be answered.

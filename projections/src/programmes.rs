@@ -60,7 +60,7 @@ impl Projection {
     }
 
     /// Programme definitions count by `known_at` alone; a redefinition replaces the definition before it.
-    fn programme_definitions(&self, known_at: Timestamp) -> BTreeMap<&str, &Programme> {
+    pub(crate) fn programme_definitions(&self, known_at: Timestamp) -> BTreeMap<&str, &Programme> {
         let mut out = BTreeMap::new();
         for r in self.programmes.iter().filter(|r| r.counts(known_at)) {
             out.insert(r.programme.id.as_str(), &r.programme);
@@ -69,6 +69,23 @@ impl Projection {
     }
 
     fn progress(&self, p: &Programme, at: Moment) -> ProgrammeProgress {
+        self.progress_with(p, at, |moment, tariffs| {
+            let filter = Filter::of_scope(self, &p.scope);
+            let mut groups = self.evaluate(moment, p.baseline_on, GroupBy::All, filter, tariffs);
+            let mut g = groups.pop().expect("an evaluation grouped by all has one group");
+            g.key = p.scope.to_string();
+            Some(g)
+        })
+    }
+
+    /// A programme's progress at `at`, its figures (keyed by the scope) from `figures`, which is asked
+    /// them at `min(as_of, deadline)` with the tariffs in force then (unless that is before the baseline).
+    pub(crate) fn progress_with(
+        &self,
+        p: &Programme,
+        at: Moment,
+        figures: impl FnOnce(Moment, &Tariffs) -> Option<Group>,
+    ) -> ProgrammeProgress {
         let evaluated_on = at.as_of.min(p.deadline);
         let moment = Moment::new(evaluated_on, at.known_at);
         let tariffs = self.tariffs_in_force(moment);
@@ -94,9 +111,7 @@ impl Projection {
         if evaluated_on < p.baseline_on {
             return out;
         }
-        let mut groups = self.evaluate(moment, p.baseline_on, GroupBy::All, Filter::of_scope(self, &p.scope), &tariffs);
-        let mut g = groups.pop().expect("an evaluation grouped by all has one group");
-        g.key = p.scope.to_string();
+        let Some(g) = figures(moment, &tariffs) else { return out };
         assessment(&mut out, &g, p);
         out.figures = Some(g);
         out

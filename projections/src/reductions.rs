@@ -19,7 +19,7 @@ use crate::timeline::{LOCKSTEP, Snapshot, Standing, Timeline};
 
 /// How reductions are grouped: by the roots' baseline attributes (introduced procedures by their current
 /// ones).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum GroupBy {
     All,
     Agency,
@@ -133,24 +133,24 @@ impl Filter {
 
 /// Running totals of one group, in exact units: money in 1/200 đồng, days in hundredths.
 #[derive(Clone, Debug, Default)]
-struct Totals {
-    roots: u64,
-    introduced: u64,
-    baseline_units: u128,
+pub(crate) struct Totals {
+    pub roots: u64,
+    pub introduced: u64,
+    pub baseline_units: u128,
     /// A baseline cost needed a tariff that is not in force.
-    baseline_gap: bool,
-    current: UnitSum,
-    current_gap: bool,
-    volume: u128,
+    pub baseline_gap: bool,
+    pub current: UnitSum,
+    pub current_gap: bool,
+    pub volume: u128,
     /// Σ baseline days × baseline volume (hundredths of a day × filings).
-    baseline_day_filings: u128,
+    pub baseline_day_filings: u128,
     /// Σ current days × baseline volume.
-    current_day_filings: u128,
-    seen: bool,
+    pub current_day_filings: u128,
+    pub seen: bool,
 }
 
 impl Totals {
-    fn figures(self, key: String) -> Group {
+    pub(crate) fn figures(self, key: String) -> Group {
         let baseline = (!self.baseline_gap).then(|| money_from_units(self.baseline_units));
         let current = (!self.current_gap).then(|| self.current.into_money());
         let cost_reduction = match (&baseline, &current) {
@@ -248,7 +248,7 @@ impl Projection {
 
     /// Every procedure's state at `at`, the roots at `baseline_on` and where each flows: one survey of the
     /// timelines (most of a pass's cost), then the terminals. What any grouping's figures are summed from.
-    fn flows(&self, at: Moment, baseline_on: Date) -> Flows {
+    pub(crate) fn flows(&self, at: Moment, baseline_on: Date) -> Flows {
         let n = self.procedures.len();
         // The survey is bound by memory latency, so it runs on `query_threads` ranges side by side.
         let mut now: Vec<Snapshot> = vec![Snapshot::UNREGISTERED; n];
@@ -392,13 +392,13 @@ impl Projection {
 }
 
 /// What every grouping's figures are summed from (`Projection::flows`), by procedure index.
-struct Flows {
+pub(crate) struct Flows {
     /// Every procedure's state as of `as_of`.
-    now: Vec<Snapshot>,
+    pub now: Vec<Snapshot>,
     /// The roots, with their (restated) baselines.
-    roots: Vec<(u32, Snapshot)>,
+    pub roots: Vec<(u32, Snapshot)>,
     /// Registered after the baseline and active now: introduced, unless a root flows into them.
-    fresh: Vec<u32>,
+    pub fresh: Vec<u32>,
     /// Each root's terminal (`NO_TERMINAL` if abolished), parallel to `roots`.
     root_terminals: Vec<u32>,
     /// Per terminal: the baseline volume of the roots flowing to it, and how many they are.
@@ -407,7 +407,7 @@ struct Flows {
 }
 
 /// The levels in the order of their discriminants (`Level as usize`).
-const LEVELS: [Level; 4] = [Level::Central, Level::Province, Level::District, Level::Commune];
+pub(crate) const LEVELS: [Level; 4] = [Level::Central, Level::Province, Level::District, Level::Commune];
 
 /// What a survey of a range of timelines found, by procedure index.
 #[derive(Default)]

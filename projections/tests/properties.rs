@@ -11,10 +11,12 @@ mod common;
 use std::collections::HashMap;
 
 use common::{HOUR, T0, code, days, hours, long, procedure, vnd, volume};
-use events::event::{Abolition, Amendment, EstimateRevision, Merger, Retraction, Simplification, Tariff};
-use events::value::{Agency, Applicant, Date, Level, Online, TariffApplicant, Timestamp, VndPerHour};
+use events::event::{
+    Abolition, Amendment, EstimateRevision, Merger, Programme, Retraction, Scope, Simplification, Tariff,
+};
+use events::value::{Agency, Applicant, Date, Fraction, Level, Name, Online, TariffApplicant, Timestamp, VndPerHour};
 use events::{Change, Changes, Estimates, Event, Procedure, SCHEMA_VERSION, StreamId};
-use projections::{GroupBy, Moment, Money, Projection, Ratio};
+use projections::{GroupBy, LiveFigures, Moment, Money, Projection, Ratio};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use uuid::Uuid;
@@ -31,7 +33,7 @@ struct Step {
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    (0u8..9, any::<usize>(), any::<usize>(), 0u16..1500, any::<u8>(), proptest::array::uniform6(0u32..5_000))
+    (0u8..10, any::<usize>(), any::<usize>(), 0u16..1500, any::<u8>(), proptest::array::uniform6(0u32..5_000))
         .prop_map(|(kind, a, b, day, flags, numbers)| Step { kind, a, b, day, flags, numbers })
 }
 
@@ -208,6 +210,25 @@ fn script(steps: &[Step]) -> Vec<Unit> {
                 let change = Change::TariffSet(Tariff {
                     applicant,
                     vnd_per_hour: VndPerHour::new(u64::from(s.numbers[0]) + 1).unwrap(),
+                });
+                Some(Unit { copies: vec![(StreamId::settings(), on, change)] })
+            }
+            9 => {
+                let n = s.numbers;
+                let scope = match n[0] % 4 {
+                    0 => Scope::All,
+                    1 => Scope::Agency(AGENCIES[n[1] as usize % 3].to_owned()),
+                    2 => Scope::Sector(SECTORS[n[1] as usize % 2].to_owned()),
+                    _ => Scope::Level([Level::Central, Level::Province][n[1] as usize % 2]),
+                };
+                let change = Change::ProgrammeDefined(Programme {
+                    id: code(&format!("DA-{}", n[2] % 3)),
+                    name: Name::parse("Đề án").unwrap(),
+                    baseline_on: on,
+                    deadline: day(s.day + (n[3] % 1000) as u16),
+                    cost_reduction: Fraction::parse("0.3").unwrap(),
+                    time_reduction: Fraction::parse("0.25").unwrap(),
+                    scope,
                 });
                 Some(Unit { copies: vec![(StreamId::settings(), on, change)] })
             }
@@ -414,6 +435,53 @@ proptest! {
                         let sum = groups.iter().fold(Ratio::zero(), |acc, g| acc.add(&weighted(g)));
                         prop_assert_eq!(sum, weighted(all));
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn live_figures_kept_event_by_event_equal_the_reductions_and_programmes_asked_afresh(
+        steps in proptest::collection::vec(step(), 0..40),
+    ) {
+        let units = script(&steps);
+        let events = record(&units, &(0..units.len()).collect::<Vec<_>>());
+        let every = [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level];
+        let known = Timestamp::from_micros(FAR_FUTURE);
+        let mut p = Projection::new();
+        let mut live: Vec<LiveFigures> = moments().iter().map(|at| LiveFigures::new(&p, at.as_of)).collect();
+        let mut explicit: Vec<_> = moments().iter().filter_map(|at| p.tally(at.as_of, Some(day(100))).ok()).collect();
+        for e in &events {
+            let before: Vec<_> = moments()
+                .iter()
+                .map(|&at| (every.map(|g| p.reductions(g, at, None).unwrap().groups), p.programmes(at)))
+                .collect();
+            let applied = p.apply(e).unwrap();
+            for ((figures, at), (groups_before, programmes_before)) in live.iter_mut().zip(moments()).zip(before) {
+                let changed = figures.update(&p, &applied);
+                for (g, was) in every.into_iter().zip(groups_before) {
+                    let fresh = p.reductions(g, at, None).unwrap();
+                    prop_assert_eq!(&figures.reductions(&p, g, known), &fresh, "{:?} after #{}", g, e.seq);
+                    for group in &fresh.groups {
+                        prop_assert_eq!(figures.group(&p, g, &group.key), Some(group.clone()));
+                        let moved = !was.contains(group);
+                        prop_assert!(!moved || changed.groups.contains(&(g, group.key.clone())), "{:?} {} moved unsaid", g, group.key);
+                    }
+                    for gone in was.iter().filter(|w| !fresh.groups.iter().any(|f| f.key == w.key)) {
+                        prop_assert!(changed.groups.contains(&(g, gone.key.clone())), "{:?} {} left unsaid", g, gone.key);
+                    }
+                }
+                let programmes = p.programmes(at);
+                prop_assert_eq!(&figures.programmes(&p, known), &programmes);
+                for now in programmes.iter().filter(|n| !programmes_before.contains(n)) {
+                    prop_assert!(changed.programmes.contains(&now.id.to_string()), "programme {} moved unsaid", now.id);
+                }
+            }
+            for tally in &mut explicit {
+                tally.update(&p, &applied);
+                let at = Moment::new(tally.as_of(), known);
+                for g in every {
+                    prop_assert_eq!(tally.reductions(&p, g, known), p.reductions(g, at, Some(day(100))).unwrap());
                 }
             }
         }

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use events::value::{Date, ProcedureCode, Timestamp};
 use events::{Change, Event};
 use eventstore::Log;
-use projections::{GroupBy, Moment, Projection, ToFold};
+use projections::{Changed, GroupBy, LiveFigures, Moment, Projection, ToFold};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
 
@@ -27,16 +27,6 @@ pub struct Message {
     pub changes: Vec<Value>,
 }
 
-/// Rows that need a pass over every procedure: computed once per batch of events, then reused.
-#[derive(Debug, Default)]
-struct GroupRows {
-    /// The projection's last seq when these rows were computed.
-    seq: u64,
-    /// `(group_by, key) → group` as of the last batch.
-    groups: Vec<(GroupBy, String, Value)>,
-    programmes: Vec<(String, Value)>,
-}
-
 /// The projection and its feed, shared by the handlers.
 #[derive(Clone)]
 pub struct Live {
@@ -44,7 +34,9 @@ pub struct Live {
     /// The seq the projection has reached.
     pub projected: watch::Receiver<u64>,
     pub feed: broadcast::Sender<Arc<Message>>,
-    rows: Arc<RwLock<GroupRows>>,
+    /// The reductions and programmes as of today, kept up to date event by event by the projector
+    /// (under the projection's write lock, so a reader of the projection sees them agree).
+    figures: Arc<std::sync::Mutex<LiveFigures>>,
     /// Reductions asked about since the last event, for questions known at or after it (their answers
     /// cannot change until the next event).
     reductions: Arc<std::sync::Mutex<ReductionsCache>>,
@@ -370,15 +362,15 @@ impl Live {
         };
         let (projected_tx, projected) = watch::channel(head);
         let (feed, _) = broadcast::channel(1024);
+        let figures = LiveFigures::new(&rebuilt, now().as_of);
         let live = Self {
             projection: Arc::new(RwLock::new(rebuilt)),
             projected,
             feed,
-            rows: Arc::new(RwLock::new(GroupRows::default())),
+            figures: Arc::new(std::sync::Mutex::new(figures)),
             reductions: Arc::default(),
             last_recorded: Arc::new(std::sync::atomic::AtomicI64::new(last_recorded)),
         };
-        live.refresh_rows();
         let follower = live.clone();
         tokio::spawn(async move {
             let mut heads = log.subscribe();
@@ -393,29 +385,46 @@ impl Live {
                     break;
                 };
                 let Some(last) = events.last().map(|e| e.seq) else { continue };
-                {
-                    let mut projection = follower.projection.write().unwrap_or_else(|p| p.into_inner());
-                    for e in &events {
-                        if let Err(err) = projection.apply(e) {
-                            tracing::error!(seq = e.seq, error = %err, "the projection refused an event");
-                        }
+                // Messages are prepared only while someone listens (SSE clients, the NATS publisher).
+                let listening = follower.feed.receiver_count() > 0;
+                for e in &events {
+                    let changed = follower.apply(e);
+                    if listening {
+                        let _ = follower.feed.send(Arc::new(follower.message_with(e, Some(&changed))));
                     }
-                }
-                if let Some(e) = events.last() {
-                    follower.last_recorded.store(e.recorded_at.micros(), std::sync::atomic::Ordering::SeqCst);
                 }
                 follower.reductions.lock().unwrap_or_else(|p| p.into_inner()).clear();
-                // Messages are prepared only while someone listens (SSE clients, the NATS publisher).
-                if follower.feed.receiver_count() > 0 {
-                    for e in &events {
-                        let _ = follower.feed.send(Arc::new(follower.message(e)));
-                    }
-                }
                 done = last;
                 let _ = projected_tx.send(done);
             }
         });
         Ok(live)
+    }
+
+    /// Applies one event to the projection and the figures as of today; says which figures changed.
+    fn apply(&self, e: &Event) -> Changed {
+        let mut projection = self.projection.write().unwrap_or_else(|p| p.into_inner());
+        // Before the event is in: no reader of the projection may think it knows everything without it.
+        self.last_recorded.store(e.recorded_at.micros(), std::sync::atomic::Ordering::SeqCst);
+        let applied = match projection.apply(e) {
+            Ok(applied) => applied,
+            Err(err) => {
+                tracing::error!(seq = e.seq, error = %err, "the projection refused an event");
+                return Changed::default();
+            }
+        };
+        let mut figures = self.figures_today(&projection);
+        figures.update(&projection, &applied)
+    }
+
+    /// The figures as of today, counted afresh first when the day has changed in Vietnam since.
+    fn figures_today(&self, projection: &Projection) -> std::sync::MutexGuard<'_, LiveFigures> {
+        let mut figures = self.figures.lock().unwrap_or_else(|p| p.into_inner());
+        let today = now().as_of;
+        if figures.as_of() != today {
+            *figures = LiveFigures::new(projection, today);
+        }
+        figures
     }
 
     /// Waits until the projection has reached `seq` (read-your-writes for queries after a write).
@@ -437,29 +446,17 @@ impl Live {
         if let Some(hit) = cache.as_ref().and_then(|c| c.get(&key)) {
             return Ok(hit.clone());
         }
+        // As of today from the default baseline, known now: the figures kept event by event answer.
+        let today = cache.is_some() && baseline_on.is_none();
         drop(cache);
-        let answer = Arc::new(CachedReductions::new(projection.reductions(by, at, baseline_on)?));
+        let kept = today.then(|| self.figures_today(&projection)).filter(|f| f.as_of() == at.as_of);
+        let reductions = match kept {
+            Some(figures) => figures.reductions(&projection, by, at.known_at),
+            None => projection.reductions(by, at, baseline_on)?,
+        };
+        let answer = Arc::new(CachedReductions::new(reductions));
         self.remember(at, baseline_on, [answer.clone()]);
         Ok(answer)
-    }
-
-    /// The reductions by every grouping at `at` with the default baseline: from the cache where all four
-    /// are there, else from one survey of the timelines (`Projection::reductions_by_every_grouping`), and
-    /// then cached as `reductions` caches. Empty if the moment cannot be answered.
-    fn reductions_by_every_grouping(&self, at: Moment) -> Vec<Arc<CachedReductions>> {
-        let every = [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level];
-        let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(cache) = self.cache_for(at) {
-            let hits: Vec<_> =
-                every.iter().filter_map(|by| cache.get(&(by.as_str(), at.as_of, None)).cloned()).collect();
-            if hits.len() == every.len() {
-                return hits;
-            }
-        }
-        let Ok(answers) = projection.reductions_by_every_grouping(at, None) else { return Vec::new() };
-        let answers: Vec<_> = answers.into_iter().map(|r| Arc::new(CachedReductions::new(r))).collect();
-        self.remember(at, None, answers.iter().cloned());
-        answers
     }
 
     /// The reductions cache, if answers at `at` may be kept in it: only those known at or after the last
@@ -484,60 +481,68 @@ impl Live {
         }
     }
 
-    /// Recomputes the rows that need a pass over every procedure.
-    fn refresh_rows(&self) {
-        let at = now();
+    /// Every programme's progress at `at`: from the figures kept event by event when `at` is today, known
+    /// now, else asked of the projection (one reductions pass per programme).
+    pub fn programmes(&self, at: Moment) -> Vec<projections::ProgrammeProgress> {
         let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
-        let mut rows = GroupRows { seq: projection.last_seq(), ..GroupRows::default() };
-        drop(projection);
-        for r in self.reductions_by_every_grouping(at) {
-            for g in &r.reductions.groups {
-                let value = serde_json::to_value(g).unwrap_or(Value::Null);
-                rows.groups.push((r.reductions.group_by, g.key.clone(), value));
+        let last = self.last_recorded.load(std::sync::atomic::Ordering::SeqCst);
+        if at.known_at.micros() >= last {
+            let figures = self.figures_today(&projection);
+            if figures.as_of() == at.as_of {
+                return figures.programmes(&projection, at.known_at);
             }
         }
-        let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
-        for p in projection.programmes(at) {
-            rows.programmes.push((p.id.as_str().to_owned(), serde_json::to_value(&p).unwrap_or(Value::Null)));
-        }
-        *self.rows.write().unwrap_or_else(|p| p.into_inner()) = rows;
+        projection.programmes(at)
     }
 
-    /// The message of one event: the event and the rows it changed, as of today.
+    /// The message of one event: the event and the rows it changed, as of today. For an event read back
+    /// from the log (a subscriber catching up) the rows are today's, of the groups its procedures are in.
     pub fn message(&self, event: &Event) -> Message {
-        let stale = {
-            let last = self.projection.read().unwrap_or_else(|p| p.into_inner()).last_seq();
-            self.rows.read().unwrap_or_else(|p| p.into_inner()).seq < last
-        };
-        if stale {
-            self.refresh_rows();
-        }
+        self.message_with(event, None)
+    }
+
+    /// The message of one event, with the figures it `changed` if it has just been applied.
+    fn message_with(&self, event: &Event, changed: Option<&Changed>) -> Message {
         let at = now();
         let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
-        let rows = self.rows.read().unwrap_or_else(|p| p.into_inner());
+        let figures = self.figures_today(&projection);
         let mut changes = Vec::new();
-        let mut keys: BTreeSet<(&'static str, String)> = BTreeSet::new();
+        let mut keys: BTreeSet<(GroupBy, String)> = BTreeSet::new();
         let everything = matches!(event.change, Change::TariffSet(_) | Change::EntryRetracted(_));
         for code in codes_of(event) {
             let Ok(view) = projection.procedure(code.as_str(), at, None) else { continue };
-            keys.insert(("all", "all".into()));
+            keys.insert((GroupBy::All, "all".into()));
             for p in view.baseline.iter().chain(std::iter::once(&view.current)) {
-                keys.insert(("agency", p.agency.as_str().to_owned()));
-                keys.insert(("sector", p.sector.as_str().to_owned()));
-                keys.insert(("level", p.level.as_str().to_owned()));
+                keys.insert((GroupBy::Agency, p.agency.as_str().to_owned()));
+                keys.insert((GroupBy::Sector, p.sector.as_str().to_owned()));
+                keys.insert((GroupBy::Level, p.level.as_str().to_owned()));
             }
             changes.push(row("procedure", code.as_str(), serde_json::to_value(&view).unwrap_or(Value::Null)));
         }
-        for (by, key, value) in &rows.groups {
-            if everything || keys.contains(&(by.as_str(), key.clone())) {
-                changes.push(row(&group_name(*by), key, value.clone()));
+        let touched_groups = !keys.is_empty();
+        keys.extend(changed.iter().flat_map(|c| c.groups.iter().cloned()));
+        let known = at.known_at;
+        if everything {
+            for by in [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level] {
+                for g in figures.reductions(&projection, by, known).groups {
+                    changes.push(row(&group_name(by), &g.key.clone(), serde_json::to_value(&g).unwrap_or(Value::Null)));
+                }
+            }
+        } else {
+            for (by, key) in &keys {
+                if let Some(g) = figures.group(&projection, *by, key) {
+                    changes.push(row(&group_name(*by), key, serde_json::to_value(&g).unwrap_or(Value::Null)));
+                }
             }
         }
-        if everything || !keys.is_empty() || matches!(event.change, Change::ProgrammeDefined(_)) {
-            for (id, value) in &rows.programmes {
-                changes.push(row("programme", id, value.clone()));
-            }
+        let every_programme =
+            everything || matches!(event.change, Change::ProgrammeDefined(_)) || (changed.is_none() && touched_groups);
+        let moved = |id: &str| every_programme || changed.is_some_and(|c| c.programmes.iter().any(|p| p == id));
+        for p in figures.programmes(&projection, known).into_iter().filter(|p| moved(p.id.as_str())) {
+            changes.push(row("programme", p.id.as_str(), serde_json::to_value(&p).unwrap_or(Value::Null)));
         }
+        drop(figures);
+        drop(projection);
         let mut data = event.to_json();
         data["changes"] = Value::Array(changes);
         let frame = format!("id: {}\nevent: {}\ndata: {data}\n\n", event.seq, event.type_name());

@@ -174,6 +174,15 @@ enum Bench {
         #[arg(long, default_value_t = 100)]
         samples: usize,
     },
+    /// What a new event costs the live figures (reductions and programmes as of today), kept event by
+    /// event, against recomputing them (p50, p99).
+    LiveUpdate {
+        #[command(flatten)]
+        data: ScaleArgs,
+        /// Events applied (each timed both ways).
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
     /// Durable append rate of concurrent writers (group commit) against one fsync per event and JetStream.
     Append {
         #[arg(long, default_value_t = 64)]
@@ -359,6 +368,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench { what: Bench::AsOf { data, samples } } => {
             let settings = p30::bench::AsOfSettings { data: data.data(), samples: samples.max(1) };
             for figure in p30::bench::as_of(&settings)? {
+                println!("{}", figure.json_line());
+            }
+            Ok(())
+        }
+        Command::Bench { what: Bench::LiveUpdate { data, samples } } => {
+            let settings = p30::bench::AsOfSettings { data: data.data(), samples: samples.max(1) };
+            for figure in p30::bench::live_update(&settings)? {
                 println!("{}", figure.json_line());
             }
             Ok(())

@@ -193,7 +193,7 @@ pub async fn programmes(
 ) -> Result<Response, Problem> {
     let q = s.reading(&headers, q, &["as_of", "known_at"]).await?;
     let at = q.moment()?;
-    let items = s.live.projection.read().unwrap_or_else(|p| p.into_inner()).programmes(at);
+    let items = s.live.programmes(at);
     Ok(axum::Json(json!({ "items": items })).into_response())
 }
 

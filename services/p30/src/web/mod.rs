@@ -347,7 +347,7 @@ pub async fn dashboard(
         lang.t("Xem", "Show"),
     ));
     // The headline: each programme against its targets.
-    let programmes = s.live.projection.read().unwrap_or_else(|p| p.into_inner()).programmes(at);
+    let programmes = s.live.programmes(at);
     // Everything below the form is `#live`: the script replaces it when the log moves.
     body.push_str(&format!(
         "<div id=\"live\"><h2>{}</h2><div class=\"cards\">",
