@@ -548,9 +548,30 @@ impl UnitSum {
         }
     }
 
+    /// The sum of the units of `sum` and the non-negative `fraction` of a unit (any size).
+    pub(crate) fn add_ratio(&mut self, fraction: &Ratio) {
+        if fraction.is_zero() {
+            return;
+        }
+        let (whole, rest) = fraction.num.divmod(&fraction.den);
+        self.whole += whole.to_u128().expect("a sum of shares far inside u128");
+        // num/den + rest/fden over den × fden: exact, if not in lowest terms.
+        self.num = self.num.mul(&fraction.den).add(&rest.mul(&self.den));
+        self.den = self.den.mul(&fraction.den);
+        if self.num >= self.den {
+            self.num.sub_assign(&self.den);
+            self.whole += 1;
+        }
+    }
+
     pub(crate) fn into_money(self) -> Money {
         let total = self.den.mul(&Nat::from_u128(self.whole)).add(&self.num);
         Money(Ratio::from_nats(total, self.den.mul(&Nat::from_u128(UNITS_PER_DONG))))
+    }
+
+    /// The sum in units, exact.
+    pub(crate) fn into_units(self) -> Ratio {
+        Ratio::from_nats(self.den.mul(&Nat::from_u128(self.whole)).add(&self.num), self.den)
     }
 }
 

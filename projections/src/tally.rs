@@ -17,7 +17,7 @@ use events::value::{Date, Timestamp};
 
 use crate::QueryError;
 use crate::cost::Tariffs;
-use crate::exact::UnitSum;
+use crate::exact::{Ratio, UnitSum};
 use crate::programmes::ProgrammeProgress;
 use crate::projection::{Applied, Moment, Projection};
 use crate::reductions::{Group, GroupBy, LEVELS, Reductions, Totals};
@@ -54,10 +54,9 @@ struct Sums {
     /// Baseline cost in 1/200 đồng, and how many baseline costs needed a tariff not in force.
     baseline_units: u128,
     baseline_gaps: u64,
-    /// Current cost in whole 1/200-đồng units, plus the fractions of shares: per denominator, a
-    /// numerator below it.
+    /// Current cost in whole 1/200-đồng units, plus the fractions of shares.
     current_units: u128,
-    current_shares: BTreeMap<u64, u64>,
+    current_shares: Shares,
     current_gaps: u64,
     volume: u128,
     baseline_day_filings: u128,
@@ -73,21 +72,46 @@ fn bump<T: std::ops::AddAssign + std::ops::SubAssign>(sum: &mut T, by: T, add: b
     }
 }
 
-impl Sums {
-    /// Adds or subtracts `n / d` units of current cost.
-    fn share(&mut self, n: u128, d: u64, add: bool) {
-        let wide = u128::from(d);
-        bump(&mut self.current_units, n / wide, add);
-        let r = (n % wide) as u64;
-        if r == 0 {
-            return;
+/// How many blocks a group's share fractions are kept in.
+const BLOCKS: usize = 64;
+
+/// The fractional parts of a group's shares, exact: per denominator, a numerator below it.
+///
+/// A group may hold thousands of denominators (one per terminal whose roots are in several groups), and
+/// their exact sum has a denominator of their least common multiple, thousands of bits long: summing them
+/// all after every event would cost milliseconds. So the denominators are spread over `BLOCKS` blocks by a
+/// hash, each block's sum is kept, and the whole is kept as the sum of the blocks' sums: a change costs
+/// one block (a few dozen small terms) and one sum of the blocks' sums, and a group whose shares did not
+/// change costs nothing.
+#[derive(Clone, Debug, Default)]
+struct Shares {
+    /// Empty until the group has a share.
+    blocks: Vec<BTreeMap<u64, u64>>,
+    /// Each block's sum in units, `None` while it must be summed again.
+    sums: Vec<Option<Ratio>>,
+    /// The sum of the blocks' sums, `None` while it must be summed again.
+    total: Option<Ratio>,
+}
+
+impl Shares {
+    fn block(d: u64) -> usize {
+        (d.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % BLOCKS
+    }
+
+    /// Adds or subtracts `r / d` (`r < d`) units; a whole unit carried or borrowed goes to `units`.
+    fn change(&mut self, r: u64, d: u64, add: bool, units: &mut u128) {
+        if self.blocks.is_empty() {
+            self.blocks = vec![BTreeMap::new(); BLOCKS];
+            self.sums = vec![Some(Ratio::zero()); BLOCKS];
         }
-        let slot = self.current_shares.entry(d).or_insert(0);
+        let b = Self::block(d);
+        let slot = self.blocks[b].entry(d).or_insert(0);
+        let wide = u128::from(d);
         if add {
             let sum = u128::from(*slot) + u128::from(r);
             if sum >= wide {
                 *slot = (sum - wide) as u64;
-                self.current_units += 1;
+                *units += 1;
             } else {
                 *slot = sum as u64;
             }
@@ -95,18 +119,54 @@ impl Sums {
             *slot -= r;
         } else {
             *slot = d - (r - *slot);
-            self.current_units -= 1;
+            *units -= 1;
         }
         if *slot == 0 {
-            self.current_shares.remove(&d);
+            self.blocks[b].remove(&d);
+        }
+        self.sums[b] = None;
+        self.total = None;
+    }
+
+    /// Sums again what changed since the last time.
+    fn settle(&mut self) {
+        if self.total.is_some() {
+            return;
+        }
+        for (block, sum) in self.blocks.iter().zip(&mut self.sums) {
+            if sum.is_none() {
+                let mut s = UnitSum::default();
+                for (&d, &n) in block {
+                    s.add_fraction(u128::from(n), d);
+                }
+                *sum = Some(s.into_units());
+            }
+        }
+        self.total = Some(self.sums.iter().flatten().fold(Ratio::zero(), |acc, s| acc.add(s)));
+    }
+
+    /// The sum in units (`settle` first).
+    fn total(&self) -> Ratio {
+        self.total.clone().expect("shares are settled before they are read")
+    }
+}
+
+impl Sums {
+    /// Adds or subtracts `n / d` units of current cost.
+    fn share(&mut self, n: u128, d: u64, add: bool) {
+        let wide = u128::from(d);
+        bump(&mut self.current_units, n / wide, add);
+        let r = (n % wide) as u64;
+        if r != 0 {
+            self.current_shares.change(r, d, add, &mut self.current_units);
         }
     }
 
     fn figures(&self, key: String, always: bool) -> Group {
         let mut current = UnitSum::default();
         current.add_units(self.current_units);
-        for (&d, &n) in &self.current_shares {
-            current.add_fraction(u128::from(n), d);
+        if !self.current_shares.blocks.is_empty() {
+            current.add_ratio(&self.current_shares.total());
         }
         Totals {
             roots: self.roots,
@@ -205,6 +265,14 @@ impl Tally {
             }
         }
         self.everything_changed();
+        self.settle();
+    }
+
+    /// Sums again the shares of the groups that changed.
+    fn settle(&mut self) {
+        for &(g, k) in &self.changed {
+            self.sums[g][k as usize].current_shares.settle();
+        }
     }
 
     /// Room for procedures, agencies and sectors the projection has come to know.
@@ -282,6 +350,7 @@ impl Tally {
         for t in now {
             self.sink(t, true);
         }
+        self.settle();
     }
 
     /// Procedure `p` as the tally sees it, read from its timeline.
@@ -586,5 +655,36 @@ fn scope_group(scope: &Scope) -> (GroupBy, String) {
         Scope::Agency(a) => (GroupBy::Agency, a.clone()),
         Scope::Sector(s) => (GroupBy::Sector, s.clone()),
         Scope::Level(l) => (GroupBy::Level, l.as_str().to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn shares_taken_out_in_any_order_leave_the_exact_sum_of_the_rest(
+            terms in proptest::collection::vec((0u128..1_000_000_000, 1u64..5_000), 1..60),
+            out in proptest::collection::vec(any::<bool>(), 60),
+        ) {
+            let mut s = Sums::default();
+            for &(n, d) in &terms {
+                s.share(n, d, true);
+            }
+            let mut kept = Ratio::zero();
+            // Take some out again, last added first and first added last alike.
+            for (i, &(n, d)) in terms.iter().enumerate().rev() {
+                if out[i] {
+                    s.share(n, d, false);
+                } else {
+                    kept = kept.add(&Ratio::new(n, u128::from(d)));
+                }
+            }
+            s.current_shares.settle();
+            let total = if s.current_shares.blocks.is_empty() { Ratio::zero() } else { s.current_shares.total() };
+            prop_assert_eq!(Ratio::from_int(s.current_units as i128).add(&total), kept);
+        }
     }
 }

@@ -305,8 +305,10 @@ pub async fn http(settings: &HttpSettings) -> anyhow::Result<Vec<Figure>> {
     let health = crate::wrk::fixed("GET", "/healthz", &[]);
     let reads = crate::wrk::fixed("GET", "/v1/reductions?group_by=agency", &[]);
     // Thread `id` of `threads` simplifies its share of the procedures round robin, so each stream grows
-    // slowly, as in real use; every write lowers the procedure by another hundredth of a day, and each
-    // round starts below the lowest value of the round before.
+    // slowly, as in real use; every write lowers the procedure by another hundredth of a day, dated a day
+    // later than the write before it to that procedure, and each round starts below the lowest value of
+    // the round before. A thread's connections may answer out of order: a write that arrives after a later
+    // one to the same procedure is then a back-dated change that still lowers the burden as of its date.
     let per_thread = targets / threads;
     let auth = format!("Bearer {token}");
     let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
@@ -315,10 +317,12 @@ pub async fn http(settings: &HttpSettings) -> anyhow::Result<Vec<Figure>> {
             &headers,
             &format!(
                 r#"  local target = id + {threads} * (counter % {per_thread})
-  local days = 365000 - ({start} + math.floor(counter / {per_thread}) + 1)
+  local step = {start} + math.floor(counter / {per_thread}) + 1
+  local days = 365000 - step
+  local on = os.date("!%Y-%m-%d", 1325376000 + step * 86400)
   method = "POST"
   path = "/v1/procedures/bench." .. target .. "/simplifications"
-  body = string.format('{{"set":{{"processing_days":%d.%02d}},"effective_on":"2012-01-01"}}', math.floor(days / 100), days % 100)"#
+  body = string.format('{{"set":{{"processing_days":%d.%02d}},"effective_on":"%s"}}', math.floor(days / 100), days % 100, on)"#
             ),
         )
     };
