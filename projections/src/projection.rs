@@ -316,21 +316,29 @@ struct Extra {
 }
 
 impl Prepared {
+    /// The entry a glanced change adds, or `None` if it must be folded whole. Its texts (name, documents,
+    /// legal basis) are moved out of `g`, not copied, when it has a `Prepared`; `g` is untouched otherwise.
     #[inline]
-    pub fn of(g: &events::codec::Glance<'_>) -> Option<Self> {
+    pub fn of(g: &mut events::codec::Glance<'_>) -> Option<Self> {
         use events::codec::GlancedChange;
         if g.event_id != events::event::derived_id(g.seq, g.recorded_at) {
             return None; // The fold keeps such an id: the whole event brings it.
         }
         let code = g.stream.strip_prefix("procedure-").filter(|c| ProcedureCode::is_valid(c))?;
-        let (kind, mask, after, text, restatement) = match &g.change {
+        let code = ShortCode::new(code)?;
+        let simplified = matches!(g.change, GlancedChange::Simplified(_));
+        let (kind, mask, after, text, restatement) = match &mut g.change {
             GlancedChange::Simplified(set) | GlancedChange::Amended(set) => {
                 if set.agency.is_some() || set.sector.is_some() {
                     return None;
                 }
-                let (mask, after, text) = plain_delta(set);
-                let kind =
-                    if matches!(g.change, GlancedChange::Simplified(_)) { Kind::Simplified } else { Kind::Amended };
+                let text = (set.name.is_some() || set.documents.is_some() || set.legal_basis.is_some())
+                    .then(|| (set.name.take(), set.documents.take(), set.legal_basis.take()));
+                let (mut mask, after, _) = plain_delta(set);
+                if text.is_some() {
+                    mask |= field::TEXT;
+                }
+                let kind = if simplified { Kind::Simplified } else { Kind::Amended };
                 (kind, mask, after, text, None)
             }
             GlancedChange::EstimateRevised { baseline, current } => {
@@ -346,7 +354,7 @@ impl Prepared {
             effective_on: g.effective_on,
             kind,
             mask,
-            code: ShortCode::new(code)?,
+            code,
             after,
             extra: (text.is_some() || restatement.is_some()).then(|| Box::new(Extra { text, restatement })),
         })
@@ -476,6 +484,8 @@ pub struct Projection {
     expected: CodeIndex,
     /// How many threads a reductions pass may use.
     pub(crate) query_threads: QueryThreads,
+    /// A bulk fold's texts by procedure, in seq order, until it settles (then empty).
+    batch_texts: Vec<(u32, TextChange)>,
 }
 
 /// How many threads a pass over every procedure may use (`Projection::set_query_threads`): a setting of
@@ -639,10 +649,24 @@ impl Projection {
     /// Ends a bulk fold: sorts and rebuilds each timeline it touched, once. Procedures are split into
     /// `threads` ranges, each settled on a thread of its own.
     fn settle_batch(&mut self, threads: usize) {
+        // The texts came aside (`place`): each timeline now gets room for exactly its own, at once, in
+        // procedure order, instead of growing a vector in steps all through the fold.
+        let texts = std::mem::take(&mut self.batch_texts);
+        if !texts.is_empty() {
+            let mut counts = vec![0usize; self.procedures.len()];
+            for &(p, _) in &texts {
+                counts[p as usize] += 1;
+            }
+            for (t, n) in self.procedures.iter_mut().zip(counts) {
+                t.texts.reserve_exact(n);
+            }
+            for (p, text) in texts {
+                self.procedures[p as usize].texts.push(text);
+            }
+        }
         on_ranges(&mut self.procedures, threads, |timelines| {
             for t in timelines.iter_mut().filter(|t| t.dirty) {
                 t.sort_and_rebuild();
-                t.texts.shrink_to_fit();
                 // Copied into a new vector, exactly as long: restatements came in one by one all through
                 // the fold, scattered over the heap, and a reductions pass reads them for every root.
                 // Copied as the fold settles, in procedure order, they end up side by side.
@@ -871,9 +895,10 @@ impl Projection {
     /// Appends a bulk fold's entry (and text) to its timeline, out of order: the fold sorts each timeline
     /// it touched when it settles.
     fn place(&mut self, p: u32, entry: Entry, text: Option<TextChange>) {
-        let t = &mut self.procedures[p as usize];
-        t.texts.extend(text);
-        t.push(entry);
+        if let Some(text) = text {
+            self.batch_texts.push((p, text));
+        }
+        self.procedures[p as usize].push(entry);
     }
 
     /// Ingests a prepared change in a bulk fold, as `ingest` would the event it was prepared from; `known`
@@ -1370,7 +1395,7 @@ mod tests {
         let mut items: Vec<ToFold<&Event>> = stored
             .iter()
             .zip(&events)
-            .map(|(bytes, e)| match events::codec::glance(bytes).unwrap().and_then(|g| Prepared::of(&g)) {
+            .map(|(bytes, e)| match events::codec::glance(bytes).unwrap().and_then(|mut g| Prepared::of(&mut g)) {
                 Some(r) => {
                     prepared += 1;
                     ToFold::Prepared(r)

@@ -414,7 +414,12 @@ pub struct RebuildSettings {
 
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`), where there is one.
 pub fn proc_status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status_kib("/proc/self/status", field)
+}
+
+/// A `kB` field of a `/proc` file of `field: n kB` lines (`/proc/PID/status`, `/proc/meminfo`).
+fn status_kib(file: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(file).ok()?;
     let line = status.lines().find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
@@ -494,7 +499,8 @@ fn rebuild_round(dir: &std::path::Path, decoders: Option<usize>) -> anyhow::Resu
     let elapsed = start.elapsed().as_secs_f64();
     let n = projection.last_seq();
     log.close();
-    drop(projection);
+    // The round's process ends next: freeing the projection piece by piece would only delay it.
+    std::mem::forget(projection);
     Ok(n as f64 / elapsed)
 }
 
@@ -608,6 +614,28 @@ async fn jetstream_replay_round(url: &str, total: u64) -> anyhow::Result<f64> {
     Ok(n as f64 / elapsed)
 }
 
+/// Waits until process `pid` has used under a tenth of a core for a second (at most two minutes; at once
+/// where `/proc` cannot tell), and says how long that took in seconds.
+fn until_idle(pid: u32) -> f64 {
+    let ticks = || -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // After the command's closing parenthesis: state is field 3, utime and stime fields 14 and 15.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    };
+    let start = Instant::now();
+    let Some(mut last) = ticks() else { return 0.0 };
+    let mut quiet = 0;
+    while quiet < 2 && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(500));
+        let Some(now) = ticks() else { break };
+        // Clock ticks are hundredths of a second: under 5 in half a second is under a tenth of a core.
+        quiet = if now - last < 5 { quiet + 1 } else { 0 };
+        last = now;
+    }
+    start.elapsed().as_secs_f64()
+}
+
 /// `p30 bench rebuild`: rebuilding the projection from a cold(-ish) log of the generated data set,
 /// against a raw scan of the same log on one thread and against JetStream replaying the same events,
 /// alternating rounds in one run; and the memory the rebuilt projection holds.
@@ -646,6 +674,20 @@ pub fn rebuild(settings: &RebuildSettings) -> anyhow::Result<Vec<Figure>> {
 
     let (mut scans, mut rebuilds, mut jets, mut sequential) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..settings.rounds {
+        // JetStream's store reaches the disk after the publishes are acknowledged, written back by the
+        // kernel (and the server may tidy up after a replay): a round timed meanwhile would share the
+        // cores and the disk with that.
+        let synced = Instant::now();
+        let _ = std::process::Command::new("sync").status();
+        let waited = until_idle(nats.pid());
+        eprintln!(
+            "page cache written back in {:.1} s; nats-server idle after {waited:.1} s, RSS {:.0} MiB; this \
+             process {:.0} MiB; memory available {:.0} MiB",
+            synced.elapsed().as_secs_f64(),
+            mib(status_kib(&format!("/proc/{}/status", nats.pid()), "VmRSS")),
+            mib(proc_status_kib("VmRSS")),
+            mib(status_kib("/proc/meminfo", "MemAvailable")),
+        );
         scans.push(Round::Scan.run_apart(&dir)?);
         rebuilds.push(Round::Rebuild(settings.decoders).run_apart(&dir)?);
         if settings.sequential {

@@ -170,11 +170,11 @@ impl RawChunk {
             start = end as usize;
             let corrupt = |problem: String| eventstore::ReadError::Corrupt { seq, problem };
             let misplaced = |found: u64| corrupt(format!("stored under seq {seq} but says seq {found}"));
-            let glance = events::codec::glance(bytes).map_err(|e| corrupt(e.to_string()))?;
+            let mut glance = events::codec::glance(bytes).map_err(|e| corrupt(e.to_string()))?;
             if let Some(g) = glance.as_ref().filter(|g| g.seq != seq) {
                 return Err(misplaced(g.seq));
             }
-            if let Some(prepared) = glance.as_ref().and_then(projections::Prepared::of) {
+            if let Some(prepared) = glance.as_mut().and_then(projections::Prepared::of) {
                 out.push(ToFold::Prepared(prepared));
                 continue;
             }

@@ -66,6 +66,11 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the server with SIGKILL (an outage), keeping its port and store for [`Self::restart`].
     pub fn kill(&mut self) {
         let _ = self.child.kill();
