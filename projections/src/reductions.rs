@@ -40,6 +40,21 @@ impl GroupBy {
     }
 }
 
+impl GroupBy {
+    /// The four groupings, in the order of their discriminants (`GroupBy as usize`).
+    pub(crate) const EVERY: [GroupBy; 4] = [Self::All, Self::Agency, Self::Sector, Self::Level];
+
+    /// The index of the group `s` is in: agency and sector ids, levels by discriminant, 0 for `all`.
+    pub(crate) fn key_of(self, s: &Snapshot) -> u32 {
+        match self {
+            Self::All => 0,
+            Self::Agency => s.agency(),
+            Self::Sector => s.sector(),
+            Self::Level => s.level() as u32,
+        }
+    }
+}
+
 impl FromStr for GroupBy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -117,6 +132,17 @@ impl Filter {
             Scope::Agency(a) => projection.agencies.find(a).map_or(Self::Nothing, Self::Agency),
             Scope::Sector(s) => projection.sectors.find(s).map_or(Self::Nothing, Self::Sector),
             Scope::Level(l) => Self::Level(*l),
+        }
+    }
+
+    /// The one group (grouping, key index) a scope covers, if the log knows it.
+    pub(crate) fn group(self) -> Option<(GroupBy, u32)> {
+        match self {
+            Self::All => Some((GroupBy::All, 0)),
+            Self::Agency(a) => Some((GroupBy::Agency, a)),
+            Self::Sector(x) => Some((GroupBy::Sector, x)),
+            Self::Level(l) => Some((GroupBy::Level, l as u32)),
+            Self::Nothing => None,
         }
     }
 
@@ -297,21 +323,8 @@ impl Projection {
     /// The figures of `flows` for the roots and introduced procedures `filter` admits, grouped by
     /// `group_by`: a pass over the roots alone.
     fn group(&self, flows: &Flows, group_by: GroupBy, filter: Filter, tariffs: &Tariffs) -> Vec<Group> {
-        let key_of = |s: &Snapshot| -> usize {
-            match group_by {
-                GroupBy::All => 0,
-                GroupBy::Agency => s.agency() as usize,
-                GroupBy::Sector => s.sector() as usize,
-                GroupBy::Level => s.level() as usize,
-            }
-        };
-        let keys = match group_by {
-            GroupBy::All => 1,
-            GroupBy::Agency => self.agencies.len(),
-            GroupBy::Sector => self.sectors.len(),
-            GroupBy::Level => 4,
-        };
-        let mut totals = vec![Totals::default(); keys];
+        let key_of = |s: &Snapshot| group_by.key_of(s) as usize;
+        let mut totals = vec![Totals::default(); self.group_count(group_by)];
         if group_by == GroupBy::All {
             totals[0].seen = true;
         }
@@ -376,18 +389,46 @@ impl Projection {
             }
         }
 
-        let name = |key: usize| -> String {
-            match group_by {
-                GroupBy::All => "all".to_owned(),
-                GroupBy::Agency => self.agencies.get(key as u32).as_str().to_owned(),
-                GroupBy::Sector => self.sectors.get(key as u32).as_str().to_owned(),
-                GroupBy::Level => LEVELS[key].as_str().to_owned(),
-            }
-        };
-        let mut groups: Vec<Group> =
-            totals.into_iter().enumerate().filter(|(_, g)| g.seen).map(|(key, g)| g.figures(name(key))).collect();
+        let mut groups: Vec<Group> = totals
+            .into_iter()
+            .enumerate()
+            .filter(|(_, g)| g.seen)
+            .map(|(key, g)| g.figures(self.group_name(group_by, key as u32)))
+            .collect();
         groups.sort_by(|a, b| a.key.cmp(&b.key));
         groups
+    }
+}
+
+impl Projection {
+    /// How many groups `group_by` has room for: every agency or sector the log has named, four levels.
+    pub(crate) fn group_count(&self, group_by: GroupBy) -> usize {
+        match group_by {
+            GroupBy::All => 1,
+            GroupBy::Agency => self.agencies.len(),
+            GroupBy::Sector => self.sectors.len(),
+            GroupBy::Level => LEVELS.len(),
+        }
+    }
+
+    /// The key on the wire of group `k` of `group_by`.
+    pub(crate) fn group_name(&self, group_by: GroupBy, k: u32) -> String {
+        match group_by {
+            GroupBy::All => "all".to_owned(),
+            GroupBy::Agency => self.agencies.get(k).as_str().to_owned(),
+            GroupBy::Sector => self.sectors.get(k).as_str().to_owned(),
+            GroupBy::Level => LEVELS[k as usize].as_str().to_owned(),
+        }
+    }
+
+    /// The index of the group keyed `key` of `group_by`, if the log has named it.
+    pub(crate) fn group_index(&self, group_by: GroupBy, key: &str) -> Option<u32> {
+        match group_by {
+            GroupBy::All => (key == "all").then_some(0),
+            GroupBy::Agency => self.agencies.find(key),
+            GroupBy::Sector => self.sectors.find(key),
+            GroupBy::Level => LEVELS.iter().position(|l| l.as_str() == key).map(|i| i as u32),
+        }
     }
 }
 
@@ -407,7 +448,7 @@ pub(crate) struct Flows {
 }
 
 /// The levels in the order of their discriminants (`Level as usize`).
-pub(crate) const LEVELS: [Level; 4] = [Level::Central, Level::Province, Level::District, Level::Commune];
+const LEVELS: [Level; 4] = [Level::Central, Level::Province, Level::District, Level::Commune];
 
 /// What a survey of a range of timelines found, by procedure index.
 #[derive(Default)]
@@ -492,6 +533,9 @@ mod tests {
     fn levels_are_indexed_by_discriminant() {
         for (i, level) in LEVELS.iter().enumerate() {
             assert_eq!(*level as usize, i);
+        }
+        for (i, by) in GroupBy::EVERY.iter().enumerate() {
+            assert_eq!(*by as usize, i);
         }
     }
 

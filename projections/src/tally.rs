@@ -20,11 +20,8 @@ use crate::cost::Tariffs;
 use crate::exact::{Ratio, UnitSum};
 use crate::programmes::ProgrammeProgress;
 use crate::projection::{Applied, Moment, Projection};
-use crate::reductions::{Group, GroupBy, LEVELS, Reductions, Totals};
+use crate::reductions::{Filter, Group, GroupBy, Reductions, Totals};
 use crate::timeline::{Snapshot, Standing};
-
-/// The four groupings, in the order of a tally's sums.
-const GROUPINGS: [GroupBy; 4] = [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level];
 
 /// Known at the end of time: a tally counts everything recorded.
 fn everything_recorded() -> Timestamp {
@@ -198,7 +195,7 @@ pub struct Tally {
     places: Vec<Place>,
     /// The procedures merged (as of `as_of`) straight into each procedure: the merge trees read upward.
     feeders: HashMap<u32, Vec<u32>>,
-    /// Per grouping (in `GROUPINGS` order), per key index: agency and sector ids, levels by discriminant.
+    /// Per grouping (`GroupBy as usize`), per key index (`GroupBy::key_of`).
     sums: [Vec<Sums>; 4],
     /// The groups whose sums changed since `take_changed`, as (grouping, key index).
     changed: BTreeSet<(usize, u32)>,
@@ -278,8 +275,8 @@ impl Tally {
     /// Room for procedures, agencies and sectors the projection has come to know.
     fn grow(&mut self, projection: &Projection) {
         self.places.resize(projection.procedure_count(), Place::NOWHERE);
-        let lens = [1, projection.agencies.len(), projection.sectors.len(), LEVELS.len()];
-        for (sums, len) in self.sums.iter_mut().zip(lens) {
+        for (sums, by) in self.sums.iter_mut().zip(GroupBy::EVERY) {
+            let len = projection.group_count(by);
             if sums.len() < len {
                 sums.resize(len, Sums::default());
             }
@@ -389,7 +386,7 @@ impl Tally {
 
     /// The key index of `s` in each grouping.
     fn keys(s: &Snapshot) -> [u32; 4] {
-        [0, s.agency(), s.sector(), s.level() as u32]
+        GroupBy::EVERY.map(|by| by.key_of(s))
     }
 
     /// Adds (or takes out) root `p`'s baseline terms, if it is a root.
@@ -452,7 +449,7 @@ impl Tally {
         }
         let days = u128::from(now.processing_days());
         let flow_volume: u64 = roots.iter().map(|b| u64::from(b.annual_volume())).sum();
-        for g in 0..GROUPINGS.len() {
+        for g in 0..GroupBy::EVERY.len() {
             // Per key: the baseline volume and number of the roots in it.
             let mut parts: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
             for b in &roots {
@@ -487,17 +484,16 @@ impl Tally {
     /// The groups whose figures may have changed since the last call, as `(grouping, key)`.
     pub fn take_changed(&mut self, projection: &Projection) -> Vec<(GroupBy, String)> {
         let changed = std::mem::take(&mut self.changed);
-        changed.into_iter().map(|(g, k)| (GROUPINGS[g], key_name(projection, GROUPINGS[g], k))).collect()
+        changed.into_iter().map(|(g, k)| (GroupBy::EVERY[g], projection.group_name(GroupBy::EVERY[g], k))).collect()
     }
 
     /// The reductions by `group_by`, as `Projection::reductions` answers them at this tally's moment with
     /// `known_at` (any time at or after the last event). Cost: the groups.
     pub fn reductions(&self, projection: &Projection, group_by: GroupBy, known_at: Timestamp) -> Reductions {
-        let g = grouping(group_by);
-        let mut groups: Vec<Group> = self.sums[g]
+        let mut groups: Vec<Group> = self.sums[group_by as usize]
             .iter()
             .enumerate()
-            .map(|(k, s)| s.figures(key_name(projection, group_by, k as u32), group_by == GroupBy::All))
+            .map(|(k, s)| s.figures(projection.group_name(group_by, k as u32), group_by == GroupBy::All))
             .filter(|group| group_by == GroupBy::All || group.roots + group.introduced > 0)
             .collect();
         groups.sort_by(|a, b| a.key.cmp(&b.key));
@@ -513,45 +509,18 @@ impl Tally {
 
     /// One group's figures, if the group is listed (it has a root or an introduced procedure, or is `all`).
     pub fn group(&self, projection: &Projection, group_by: GroupBy, key: &str) -> Option<Group> {
-        let k = key_index(projection, group_by, key)?;
-        let s = self.sums[grouping(group_by)].get(k as usize)?;
+        let k = projection.group_index(group_by, key)?;
+        let s = self.sums[group_by as usize].get(k as usize)?;
         let group = s.figures(key.to_owned(), group_by == GroupBy::All);
         (group_by == GroupBy::All || group.roots + group.introduced > 0).then_some(group)
     }
 
     /// The figures of a programme's scope: its group, listed or not (an empty scope has zeros).
     fn scope(&self, projection: &Projection, scope: &Scope) -> Group {
-        let (by, k) = match scope {
-            Scope::All => (GroupBy::All, Some(0)),
-            Scope::Agency(a) => (GroupBy::Agency, projection.agencies.find(a)),
-            Scope::Sector(s) => (GroupBy::Sector, projection.sectors.find(s)),
-            Scope::Level(l) => (GroupBy::Level, Some(*l as u32)),
-        };
+        let group = Filter::of_scope(projection, scope).group();
         let empty = Sums::default();
-        let s = k.and_then(|k| self.sums[grouping(by)].get(k as usize)).unwrap_or(&empty);
+        let s = group.and_then(|(by, k)| self.sums[by as usize].get(k as usize)).unwrap_or(&empty);
         s.figures(scope.to_string(), true)
-    }
-}
-
-fn grouping(by: GroupBy) -> usize {
-    GROUPINGS.iter().position(|g| *g == by).unwrap_or(0)
-}
-
-fn key_name(projection: &Projection, by: GroupBy, k: u32) -> String {
-    match by {
-        GroupBy::All => "all".to_owned(),
-        GroupBy::Agency => projection.agencies.get(k).as_str().to_owned(),
-        GroupBy::Sector => projection.sectors.get(k).as_str().to_owned(),
-        GroupBy::Level => LEVELS[k as usize].as_str().to_owned(),
-    }
-}
-
-fn key_index(projection: &Projection, by: GroupBy, key: &str) -> Option<u32> {
-    match by {
-        GroupBy::All => (key == "all").then_some(0),
-        GroupBy::Agency => projection.agencies.find(key),
-        GroupBy::Sector => projection.sectors.find(key),
-        GroupBy::Level => LEVELS.iter().position(|l| l.as_str() == key).map(|i| i as u32),
     }
 }
 
@@ -617,7 +586,9 @@ impl LiveFigures {
             let mut moved = applied.tariffs;
             if let Some(tally) = tally {
                 tally.update(projection, applied);
-                moved |= tally.take_changed(projection).contains(&scope_group(&p.scope));
+                let scope = Filter::of_scope(projection, &p.scope).group();
+                moved |= scope.is_some_and(|(by, k)| tally.changed.contains(&(by as usize, k)));
+                tally.changed.clear();
             }
             if moved {
                 changed.programmes.push(p.id.as_str().to_owned());
@@ -645,16 +616,6 @@ impl LiveFigures {
                 projection.progress_with(p, at, |_, _| tally.as_ref().map(|t| t.scope(projection, &p.scope)))
             })
             .collect()
-    }
-}
-
-/// The group a programme's scope covers, as `(grouping, key)`.
-fn scope_group(scope: &Scope) -> (GroupBy, String) {
-    match scope {
-        Scope::All => (GroupBy::All, "all".to_owned()),
-        Scope::Agency(a) => (GroupBy::Agency, a.clone()),
-        Scope::Sector(s) => (GroupBy::Sector, s.clone()),
-        Scope::Level(l) => (GroupBy::Level, l.as_str().to_owned()),
     }
 }
 

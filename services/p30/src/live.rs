@@ -427,6 +427,16 @@ impl Live {
         figures
     }
 
+    /// The figures kept event by event, if they answer questions at `at`: as of today, known at or after
+    /// the last recorded event (they count everything recorded).
+    fn figures_at(&self, projection: &Projection, at: Moment) -> Option<std::sync::MutexGuard<'_, LiveFigures>> {
+        let last = self.last_recorded.load(std::sync::atomic::Ordering::SeqCst);
+        if at.known_at.micros() < last {
+            return None;
+        }
+        Some(self.figures_today(projection)).filter(|f| f.as_of() == at.as_of)
+    }
+
     /// Waits until the projection has reached `seq` (read-your-writes for queries after a write).
     pub async fn caught_up(&self, seq: u64) {
         let mut projected = self.projected.clone();
@@ -446,10 +456,9 @@ impl Live {
         if let Some(hit) = cache.as_ref().and_then(|c| c.get(&key)) {
             return Ok(hit.clone());
         }
-        // As of today from the default baseline, known now: the figures kept event by event answer.
-        let today = cache.is_some() && baseline_on.is_none();
         drop(cache);
-        let kept = today.then(|| self.figures_today(&projection)).filter(|f| f.as_of() == at.as_of);
+        // From the default baseline, the figures kept event by event answer, if `at` is theirs.
+        let kept = baseline_on.is_none().then(|| self.figures_at(&projection, at)).flatten();
         let reductions = match kept {
             Some(figures) => figures.reductions(&projection, by, at.known_at),
             None => projection.reductions(by, at, baseline_on)?,
@@ -485,14 +494,10 @@ impl Live {
     /// now, else asked of the projection (one reductions pass per programme).
     pub fn programmes(&self, at: Moment) -> Vec<projections::ProgrammeProgress> {
         let projection = self.projection.read().unwrap_or_else(|p| p.into_inner());
-        let last = self.last_recorded.load(std::sync::atomic::Ordering::SeqCst);
-        if at.known_at.micros() >= last {
-            let figures = self.figures_today(&projection);
-            if figures.as_of() == at.as_of {
-                return figures.programmes(&projection, at.known_at);
-            }
+        match self.figures_at(&projection, at) {
+            Some(figures) => figures.programmes(&projection, at.known_at),
+            None => projection.programmes(at),
         }
-        projection.programmes(at)
     }
 
     /// The message of one event: the event and the rows it changed, as of today. For an event read back
@@ -525,7 +530,7 @@ impl Live {
         if everything {
             for by in [GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level] {
                 for g in figures.reductions(&projection, by, known).groups {
-                    changes.push(row(&group_name(by), &g.key.clone(), serde_json::to_value(&g).unwrap_or(Value::Null)));
+                    changes.push(row(&group_name(by), &g.key, serde_json::to_value(&g).unwrap_or(Value::Null)));
                 }
             }
         } else {

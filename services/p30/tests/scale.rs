@@ -1,7 +1,7 @@
 //! The benchmark data set and the parallel rebuild at a tiny size: the generated log verifies, every
 //! command in it passes the decider against the history recorded before it, the projection takes every
-//! event, the parallel rebuild equals the one-thread fold, and `p30 bench rebuild` / `bench as-of` print
-//! their figures.
+//! event, the parallel rebuild equals the one-thread fold, and `p30 bench rebuild` / `bench as-of` /
+//! `bench live-update` print their figures.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -214,14 +214,26 @@ fn bench_rebuild_prints_the_rate_against_both_baselines_and_the_memory() {
     assert!(lines[2]["ratio"].is_null());
 }
 
-#[test]
-fn bench_as_of_prints_p50_and_p99_against_today() {
-    let lines = json_lines(&["bench", "as-of", "--procedures", "200", "--events", "2000", "--samples", "5"]);
+/// Two figures in ms, p50 then p99, against `baseline` at the same quantiles.
+fn assert_p50_p99(lines: &[serde_json::Value], baseline: &str) {
     assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0]["baseline"], "the same query as of today, p50");
-    assert_eq!(lines[1]["baseline"], "the same query as of today, p99");
-    for l in &lines {
+    for (l, q) in lines.iter().zip(["p50", "p99"]) {
+        assert_eq!(l["baseline"], format!("{baseline}, {q}"));
         assert_eq!(l["unit"], "ms");
         assert!(l["value"].as_f64().unwrap() >= 0.0 && l["baseline_value"].as_f64().unwrap() >= 0.0, "{l}");
     }
+}
+
+#[test]
+fn bench_as_of_prints_p50_and_p99_against_today() {
+    let lines = json_lines(&["bench", "as-of", "--procedures", "200", "--events", "2000", "--samples", "5"]);
+    assert_p50_p99(&lines, "the same query as of today");
+}
+
+/// `p30 bench live-update` at a tiny size: it checks after every event that the figures kept event by
+/// event equal reductions passes (and fails otherwise), then prints p50 and p99 against them.
+#[test]
+fn bench_live_update_prints_p50_and_p99_against_recomputing() {
+    let lines = json_lines(&["bench", "live-update", "--procedures", "200", "--events", "2000", "--samples", "30"]);
+    assert_p50_p99(&lines, "the same figures recomputed by reductions passes");
 }
