@@ -484,6 +484,23 @@ impl Timestamp {
             .map_err(|_| "must be a time in RFC 3339 with an offset, e.g. 2014-06-01T08:00:00+07:00".to_owned())
     }
 
+    /// The last microsecond of `date` in Vietnam: what a transaction time given as a date means.
+    pub fn end_of_day_in_vietnam(date: Date) -> Option<Self> {
+        let next_midnight = date.0.next_day()?.midnight().assume_offset(time::macros::offset!(+7));
+        Some(Self(Self::from_offset_date_time(next_midnight).0 - 1))
+    }
+
+    /// A transaction time as people and queries give it (`known_at`): RFC 3339 with an offset, or a date
+    /// meaning the end of that day in Vietnam.
+    pub fn parse_known_at(s: &str) -> Result<Self, String> {
+        if let Ok(date) = Date::parse(s) {
+            return Self::end_of_day_in_vietnam(date).ok_or_else(|| "date out of range".to_owned());
+        }
+        Self::parse(s).map_err(|_| {
+            "must be a time in RFC 3339 with an offset (2014-06-01T08:00:00+07:00) or a date (YYYY-MM-DD)".to_owned()
+        })
+    }
+
     /// The calendar date of this instant in Vietnam (UTC+7, no daylight saving).
     pub fn date_in_vietnam(self) -> Date {
         let t = self.to_offset_date_time().to_offset(time::macros::offset!(+7));

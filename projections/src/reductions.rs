@@ -38,6 +38,11 @@ impl GroupBy {
             Self::Level => "level",
         }
     }
+
+    /// `all`, `agency`, `sector` or `level`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::EVERY.into_iter().find(|by| by.as_str() == s).ok_or_else(|| Self::RULE.to_owned())
+    }
 }
 
 impl GroupBy {

@@ -6,7 +6,9 @@
 //! does not (defaults, pages), what the clock puts in is replaced by a placeholder before comparing.
 //! `P30_BLESS=1 cargo test -p p30-tests --test golden` writes the files anew (review the diff!).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use p30_tests::{TestServer, workspace};
 
 /// Before the fixture's extra writes (the demo data only).
 const DEMO_ONLY: &str = "2026-12-04T18:51:09.800000Z";
@@ -102,10 +104,6 @@ fn requests() -> Vec<String> {
     paths
 }
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -165,9 +163,8 @@ fn replace_json_string(text: &str, key: &str, with: &str) -> String {
 async fn every_get_answers_as_the_golden_files_say() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&workspace().join("tests/fixtures/data-v1"), dir.path());
-    let running =
-        p30::server::start(p30::server::Config::on_loopback(dir.path()), std::future::pending()).await.unwrap();
-    let base = format!("http://{}", running.addr);
+    let server = TestServer::start_on(dir.path(), |c| c).await;
+    let base = server.base.clone();
     let golden = workspace().join("tests/golden");
     let bless = std::env::var_os("P30_BLESS").is_some();
     if bless {
@@ -214,6 +211,6 @@ async fn every_get_answers_as_the_golden_files_say() {
     } else if std::fs::read_to_string(&file).unwrap_or_default() != answer {
         differing.push(format!("/v1/subscribe with Last-Event-ID 499 ({})", file.display()));
     }
-    running.stop().await.unwrap();
+    server.stop().await;
     assert!(differing.is_empty(), "answers differ from the golden files:\n{}", differing.join("\n"));
 }
