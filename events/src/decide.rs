@@ -6,7 +6,7 @@
 //! `effective_on`; would it make an event already recorded with a later `effective_on` break one; and,
 //! for a retraction, which recorded events depend on the retracted one.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -570,4 +570,24 @@ pub fn current_agency<'a>(stream: &StreamId, events: &'a [Event]) -> Option<&'a 
         }
     }
     agency
+}
+
+/// The agencies a command touches, which a recorder's token must all name: the current agency of every
+/// procedure whose stream it reads (`streams`, with their `history`) and every agency the command names
+/// (a registration's, a merge's `into`, a changed `agency`). Settings touch none (they are admin-only).
+pub fn agencies_touched(change: &Change, history: &History, streams: &[StreamId]) -> BTreeSet<crate::value::Agency> {
+    let mut out: BTreeSet<crate::value::Agency> =
+        streams.iter().filter_map(|s| current_agency(s, history.stream(s))).cloned().collect();
+    match change {
+        Change::ProcedureRegistered(p) => {
+            out.insert(p.agency.clone());
+        }
+        Change::ProceduresMerged(m) => {
+            out.insert(m.into.agency.clone());
+        }
+        Change::ProcedureSimplified(s) => out.extend(s.set.agency.iter().cloned()),
+        Change::ProcedureAmended(a) => out.extend(a.set.agency.iter().cloned()),
+        _ => {}
+    }
+    out
 }

@@ -36,6 +36,28 @@ pub struct Procedure {
     pub legal_basis: LongText,
 }
 
+/// Calls the macro `$m` with every attribute a `set` may hold, in wire order.
+macro_rules! every_attribute {
+    ($m:ident) => {
+        $m! {
+            name,
+            sector,
+            agency,
+            level,
+            applicant,
+            processing_days,
+            steps,
+            documents,
+            fee_vnd,
+            out_of_pocket_vnd,
+            applicant_hours,
+            annual_volume,
+            online,
+            legal_basis
+        }
+    };
+}
+
 /// The attributes a `set` changes: any subset of a procedure's attributes but `code`.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,23 +92,21 @@ pub struct Changes {
     pub legal_basis: Option<LongText>,
 }
 
-serialize_leaving_out_absent!(Changes {
-    ;
-    name,
-    sector,
-    agency,
-    level,
-    applicant,
-    processing_days,
-    steps,
-    documents,
-    fee_vnd,
-    out_of_pocket_vnd,
-    applicant_hours,
-    annual_volume,
-    online,
-    legal_basis,
-});
+macro_rules! serialize_changes {
+    ($($attribute:ident),+) => {
+        serialize_leaving_out_absent!(Changes { ; $($attribute),+ });
+    };
+}
+every_attribute! { serialize_changes }
+
+macro_rules! attribute_names {
+    ($($attribute:ident),+) => {
+        &["code", $(stringify!($attribute)),+]
+    };
+}
+
+/// A procedure's attributes by their wire names, in the order SPEC's table gives them (`code` first).
+pub const ATTRIBUTES: &[&str] = every_attribute!(attribute_names);
 
 /// The attributes a simplification may change: the burden attributes, the name and the legal basis.
 pub const SIMPLIFIABLE: &[&str] = &[
@@ -133,28 +153,6 @@ pub struct BurdenRise {
     pub field: &'static str,
     pub from: String,
     pub to: String,
-}
-
-/// Calls the macro `$m` with every attribute a `set` may hold, in wire order.
-macro_rules! every_attribute {
-    ($m:ident) => {
-        $m!(
-            name,
-            sector,
-            agency,
-            level,
-            applicant,
-            processing_days,
-            steps,
-            documents,
-            fee_vnd,
-            out_of_pocket_vnd,
-            applicant_hours,
-            annual_volume,
-            online,
-            legal_basis
-        )
-    };
 }
 
 impl Changes {

@@ -604,3 +604,19 @@ fn upcast_v0_events_are_stored_again_as_v1_unchanged() {
         assert_eq!(codec::from_json(event.to_json()), Ok(event));
     }
 }
+
+#[test]
+fn the_attribute_list_is_a_procedures_fields_in_wire_order() {
+    let procedure: events::Procedure = serde_json::from_value(serde_json::json!({
+        "code": "1.000001", "name": "Cấp phép", "sector": "Xây dựng", "agency": "SXD", "level": "district",
+        "applicant": "citizen", "processing_days": 20, "steps": 3, "documents": [], "fee_vnd": 75000,
+        "out_of_pocket_vnd": 100000, "applicant_hours": 16, "annual_volume": 1200, "online": "none",
+        "legal_basis": ""
+    }))
+    .unwrap();
+    let text = serde_json::to_string(&procedure).unwrap();
+    let positions: Vec<usize> =
+        events::procedure::ATTRIBUTES.iter().map(|a| text.find(&format!("\"{a}\":")).expect(a)).collect();
+    assert_eq!(events::procedure::ATTRIBUTES.len(), 15);
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+}

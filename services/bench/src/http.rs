@@ -33,7 +33,7 @@ impl Default for HttpSettings {
 /// against `GET /healthz` on the same server, alternating, over `connections` concurrent connections of
 /// `wrk` (out of process, see `wrk`); the server runs in this process, which does nothing else meanwhile.
 pub async fn http(settings: &HttpSettings) -> anyhow::Result<Vec<Figure>> {
-    let wrk = crate::wrk::ensure().await?;
+    let wrk = crate::wrk::ensure()?;
     let dir = tempfile::tempdir()?;
     let token = server::access::create_token(dir.path(), server::access::Role::Admin, vec![], Some("bench".into()))?;
     let running = crate::serve_on_loopback(server::Config::new(dir.path())).await?;

@@ -110,19 +110,6 @@ fn rebuild_round(dir: &std::path::Path, decoders: Option<usize>) -> anyhow::Resu
     Ok(n as f64 / elapsed)
 }
 
-/// SPEC's NATS subject token: every byte outside `A–Z a–z 0–9 -` as `_` and two upper-case hex digits.
-fn subject_token(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'-' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("_{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The stream the replay baseline reads.
 const REPLAY_STREAM: &str = "P30_EVENTS";
 
@@ -154,12 +141,7 @@ async fn publish_for_replay(url: &str, dir: &std::path::Path) -> anyhow::Result<
             after = last.seq;
             let batch = events
                 .iter()
-                .map(|e| {
-                    let token =
-                        e.change.subject_code().map_or_else(|| "settings".to_owned(), |c| subject_token(c.as_str()));
-                    let subject = format!("p30.events.{}.{token}", e.type_name());
-                    (subject, bytes::Bytes::from(e.to_json().to_string()))
-                })
+                .map(|e| (server::nats::subject(e), bytes::Bytes::from(e.to_json().to_string())))
                 .collect();
             if tx.blocking_send(batch).is_err() {
                 break;

@@ -13,31 +13,12 @@ pub fn binary() -> PathBuf {
     crate::program("WRK", "wrk", "/usr/bin/wrk")
 }
 
-/// Finds `wrk`, installing Debian's package when it is missing and we may (root with `apt-get`).
-pub async fn ensure() -> anyhow::Result<PathBuf> {
+/// Finds `wrk`; the binary installs nothing (`./infra/test.sh` installs Debian's package for the tests).
+pub fn ensure() -> anyhow::Result<PathBuf> {
     let bin = binary();
-    if bin.is_file() {
-        return Ok(bin);
+    if !bin.is_file() {
+        bail!("wrk is not installed: apt-get install wrk (./infra/test.sh does), or set WRK to its path");
     }
-    let root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if !root {
-        bail!("wrk is not installed (Debian: apt-get install wrk), or set WRK to its path");
-    }
-    eprintln!("installing wrk (Debian package) for the HTTP benchmark");
-    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "wrk"][..]] {
-        let status = tokio::process::Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(std::process::Stdio::null())
-            .status()
-            .await
-            .context("cannot run apt-get to install wrk")?;
-        if !status.success() {
-            bail!("apt-get {} failed ({status})", args.join(" "));
-        }
-    }
-    let bin = binary();
-    anyhow::ensure!(bin.is_file(), "wrk is still missing after apt-get install wrk");
     Ok(bin)
 }
 

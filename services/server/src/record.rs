@@ -1,9 +1,7 @@
 //! Recording a command: read the streams it touches, check who may write, check `If-Match`, decide,
 //! and append with the versions that were read, deciding again if another writer got there first.
 
-use std::collections::BTreeSet;
-
-use events::decide::{Command, History, Refusal, current_agency, streams_of};
+use events::decide::{Command, History, Refusal, agencies_touched, streams_of};
 use events::{Change, Event, StreamId};
 use eventstore::{Append, AppendError, Appended, ExpectedVersion, Hash, Log, ReadError};
 
@@ -35,14 +33,15 @@ pub enum RecordError {
     Conflict { stream: StreamId, current: u64 },
     #[error("this Idempotency-Key was already used for a different request")]
     KeyReused,
-    #[error("{0}")]
-    Unavailable(String),
-}
-
-impl From<ReadError> for RecordError {
-    fn from(e: ReadError) -> Self {
-        Self::Unavailable(e.to_string())
-    }
+    /// The log cannot be read (HTTP 503).
+    #[error("the log cannot be read")]
+    Read(#[from] ReadError),
+    /// The log cannot write (disk full, an I/O error; HTTP 503): nothing was written.
+    #[error("the log cannot write")]
+    Append(#[source] AppendError),
+    /// Other writers kept changing these streams while this command was decided again and again.
+    #[error("too many concurrent writers on these procedures; try again")]
+    Contended,
 }
 
 /// The streams a command reads: those it writes, or for a retraction those of the event it names.
@@ -56,28 +55,6 @@ fn streams_to_read(log: &Log, change: &Change) -> Result<Vec<StreamId>, RecordEr
         streams.push(target.stream);
     }
     Ok(streams)
-}
-
-/// The agencies a command touches: each procedure's agency now and any agency the command names.
-fn agencies(change: &Change, history: &History, streams: &[StreamId]) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for stream in streams {
-        if let Some(agency) = current_agency(stream, history.stream(stream)) {
-            out.insert(agency.as_str().to_owned());
-        }
-    }
-    match change {
-        Change::ProcedureRegistered(p) => {
-            out.insert(p.agency.as_str().to_owned());
-        }
-        Change::ProceduresMerged(m) => {
-            out.insert(m.into.agency.as_str().to_owned());
-        }
-        Change::ProcedureSimplified(s) => out.extend(s.set.agency.iter().map(|a| a.as_str().to_owned())),
-        Change::ProcedureAmended(a) => out.extend(a.set.agency.iter().map(|a| a.as_str().to_owned())),
-        _ => {}
-    }
-    out
 }
 
 fn is_settings(change: &Change, streams: &[StreamId]) -> bool {
@@ -110,19 +87,16 @@ pub async fn record(log: &Log, recording: Recording) -> Result<Appended, RecordE
             history.insert_stream(s.clone(), log.read_stream(s)?);
         }
         let version = |s: &StreamId| history.stream(s).last().map_or(0, |e: &Event| e.version);
-        let allowed = if is_settings(change, &streams) {
-            recording.grant.role == crate::access::Role::Admin
+        if is_settings(change, &streams) {
+            if recording.grant.role != crate::access::Role::Admin {
+                return Err(RecordError::Forbidden("settings (admin only)".to_owned()));
+            }
         } else {
-            let agencies = agencies(change, &history, &streams);
-            recording.grant.may_write_for(agencies.iter().map(String::as_str))
-        };
-        if !allowed {
-            let what = if is_settings(change, &streams) {
-                "settings (admin only)".to_owned()
-            } else {
-                agencies(change, &history, &streams).into_iter().collect::<Vec<_>>().join(", ")
-            };
-            return Err(RecordError::Forbidden(what));
+            let agencies = agencies_touched(change, &history, &streams);
+            if !recording.grant.may_write_for(agencies.iter().map(|a| a.as_str())) {
+                let named: Vec<&str> = agencies.iter().map(|a| a.as_str()).collect();
+                return Err(RecordError::Forbidden(named.join(", ")));
+            }
         }
         for (stream, seen) in &recording.expected {
             let current = version(stream);
@@ -163,8 +137,8 @@ pub async fn record(log: &Log, recording: Recording) -> Result<Appended, RecordE
                 }
             }
             Err(AppendError::CommandIdReused { .. }) => return Err(RecordError::KeyReused),
-            Err(e) => return Err(RecordError::Unavailable(e.to_string())),
+            Err(e) => return Err(RecordError::Append(e)),
         }
     }
-    Err(RecordError::Unavailable("too many concurrent writers on these procedures; try again".into()))
+    Err(RecordError::Contended)
 }

@@ -184,7 +184,9 @@ fn problem_of(e: RecordError) -> Problem {
             p
         }
         RecordError::KeyReused => Problem::invalid("Idempotency-Key", "was already used for a different request"),
-        RecordError::Unavailable(why) => Problem::unavailable(why),
+        RecordError::Read(e) => Problem::unavailable(e.to_string()),
+        RecordError::Append(e) => Problem::unavailable(e.to_string()),
+        RecordError::Contended => Problem::unavailable(RecordError::Contended.to_string()),
     }
 }
 
