@@ -3,6 +3,14 @@
 //! One evaluation is one pass over the procedures, each answered by a date search in its timeline (two:
 //! as of `as_of` and as of `baseline_on`), then a pass over the roots. Merge shares are summed exactly,
 //! terminal by terminal, so the groups add up to the whole before anything is rounded.
+//!
+//! One pass over every timeline: two date searches each (as of `as_of` and of `baseline_on`, 32 timelines
+//! in lockstep so their misses overlap), the snapshots there, the restatements of the roots; then the
+//! terminals, shares and sums over the roots alone. The pass is bound by memory latency, so the projection
+//! splits it into contiguous ranges surveyed on `set_query_threads` threads side by side (the server uses
+//! one per core; ranges under 4 096 procedures stay on the calling thread), and joins their roots in
+//! procedure order: the answer is the same for any number of threads (a property test splits small
+//! projections into ranges of one procedure).
 
 use std::fmt;
 use std::str::FromStr;

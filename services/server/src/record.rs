@@ -1,5 +1,10 @@
 //! Recording a command: read the streams it touches, check who may write, check `If-Match`, decide,
 //! and append with the versions that were read, deciding again if another writer got there first.
+//!
+//! The streams come from the log's cache of decoded streams, shared, not copied; the history is dropped
+//! before the append waits, so the committer can extend the cached streams in place. A lost race (the
+//! append's expected version is stale) decides again, unless the client sent `If-Match`, which is then
+//! its own conflict (409).
 
 use events::decide::{Command, History, Refusal, agencies_touched, streams_of};
 use events::{Change, Event, StreamId};

@@ -3,6 +3,24 @@
 //!
 //! Subscribers never hold more than a bounded channel of messages: one that falls behind the feed
 //! reads the missed events from the log instead, so a slow client costs no memory.
+//!
+//! The projector (`projector`) follows the log's durable head into the in-memory `Projection`; reads
+//! first wait until the projection has reached the log head they saw, so a client reads its own writes.
+//! `/v1/reductions` answers from a cache that is emptied by every event and used only for questions
+//! known at or after the last recorded event (their answers cannot change until the next one). SSE
+//! subscribers get prepared messages from a broadcast feed: each message is the whole SSE frame, written
+//! once as `Bytes` and shared by every connection. A subscriber's response body is a stream over its
+//! place in the log, polled by its connection only when it can send; one that falls behind the feed (or
+//! sees a gap) reads the missed events from the log a batch at a time (`p30_sse_log_reads_total`), so a
+//! slow client never grows memory. The projector, the NATS publisher and SSE catch-up read up to 64 new
+//! events inline (they are in fjall's memtable) and hand longer reads to a blocking thread.
+//!
+//! Each message carries the rows its event changed: the procedure views (proportional to the event) and the
+//! group and programme rows as of today, which the projector keeps up to date event by event
+//! (`projections::LiveFigures`, see `projections/src/tally.rs`) under the projection's write lock, so each message shows the figures
+//! right after its own event. `/v1/reductions` from the default baseline and `/v1/programmes`, as of today
+//! and known now, answer from the same figures (the cost of the groups, not of a pass). A subscriber that
+//! catches up from the log gets today's rows of the groups its event's procedures are in.
 
 mod messages;
 mod projector;

@@ -1,5 +1,25 @@
 //! The rebuild at start: every event in the log, scanned, decoded on the cores' threads and folded in
 //! order into a fresh projection.
+//!
+//! A scanner thread copies the stored bytes into chunks of 2 048 events, dealt round robin to one decoder
+//! thread per core. A decoder glances at each stored event (`codec::glance`: the envelope's numbers, the
+//! stream borrowed, no allocation; changes that set only numbers and categories, and estimate revisions,
+//! are read by hand from postcard's bytes in `codec::glance_plain`, the rest through serde) and, for the
+//! simplifications, amendments and estimate revisions that are nearly all of a log, makes it into the entry
+//! it adds (`projections::Prepared`, its texts moved out of the glance, not copied; with the procedure's code
+//! held inline as its key); the rest it decodes whole, without the envelope's prose, which projections
+//! never read (`codec::decode_for_projection`). The calling thread folds the chunks in seq order, in
+//! place. Before the scan the fold is told each stream's length (the log's `heads`), so a procedure gets
+//! room for all its entries when it is registered: no timeline grows in steps, and procedures registered
+//! together are neighbours in memory, which is also what keeps a reductions pass fast. The code index is
+//! an open-addressing table of 32-byte slots holding the codes inline (`CodeIndex`), so a lookup reads one
+//! cache line. For a window of 32 events the fold computes each one's slot, loads the slots, looks the
+//! procedures up, loads their records, then the end of each one's timeline, then appends the entries:
+//! each pass is of loads that do not wait on one another, so the cache misses of a window overlap. Texts (names, documents, legal bases) go into one list
+//! beside the timelines, and each timeline gets exactly the room for its own when the fold settles, instead of
+//! growing a vector in steps. Each timeline touched is sorted and
+//! rebuilt once at the end, on as many threads as there are decoders. Event ids are not kept: the log
+//! derives them from seq and `recorded_at` (`events::event::derived_id`), which every entry holds.
 
 use events::Event;
 use eventstore::Log;
