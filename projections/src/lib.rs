@@ -76,6 +76,7 @@
 //!   `baseline_on` a programme has no figures and every verdict is null; a verdict whose reduction is null
 //!   is null, and `on_track` is false if either reduction lags, null if neither lags but one is unknown.
 
+mod code_index;
 mod cost;
 mod exact;
 mod programmes;
