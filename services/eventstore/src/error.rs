@@ -1,6 +1,7 @@
 //! The log's errors: expected refusals (conflicts, reused command ids) apart from failures of the disk.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use events::StreamId;
 
@@ -17,17 +18,51 @@ pub enum AppendError {
     #[error("an append needs at least one event")]
     Empty,
     /// The log cannot write (disk full, I/O error); nothing of this append is durable.
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
     #[error("the event log is closed")]
     Closed,
+}
+
+/// Why the log cannot write now: what failed, with the storage engine's error as the cause. Shared by
+/// every append a failed commit answers, so its causes are behind `Arc`s.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// Writing a commit's batch failed; the log refuses writes from then on.
+    #[error("the event log cannot write")]
+    Write(#[source] Arc<fjall::Error>),
+    /// The fsync of a commit failed; the log refuses writes from then on.
+    #[error("the event log cannot fsync")]
+    Sync(#[source] Arc<fjall::Error>),
+    /// An earlier write or fsync failed (fjall poisons itself after a failed fsync): until a restart.
+    #[error("the event log stopped writing after a failure; restart p30")]
+    Stopped,
+    /// What the append must check could not be read.
+    #[error("the event log cannot read what the append checks")]
+    Read(#[source] Arc<ReadError>),
+    /// The command index names events the log does not hold.
+    #[error("the command index of {command_id:?} is corrupt")]
+    CorruptCommandIndex { command_id: String },
+}
+
+impl From<fjall::Error> for Unavailable {
+    fn from(e: fjall::Error) -> Self {
+        Self::Read(Arc::new(ReadError::Storage(e)))
+    }
+}
+
+impl From<ReadError> for Unavailable {
+    fn from(e: ReadError) -> Self {
+        Self::Read(Arc::new(e))
+    }
 }
 
 /// Why the log could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadError {
-    #[error("storage: {0}")]
+    #[error("the storage engine cannot read")]
     Storage(#[from] fjall::Error),
     #[error("event {seq} is corrupt: {problem}")]
     Corrupt { seq: u64, problem: String },
@@ -41,10 +76,10 @@ pub enum OpenError {
     Locked { path: PathBuf },
     #[error("cannot open the data dir {}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("cannot open the data dir {}: {message}", path.display())]
-    Storage { path: PathBuf, message: String },
-    #[error("cannot read the log: {0}")]
-    Read(ReadError),
+    #[error("cannot open the data dir {}", path.display())]
+    Storage { path: PathBuf, source: fjall::Error },
+    #[error("cannot read the log")]
+    Read(#[source] ReadError),
 }
 
 impl OpenError {
@@ -54,7 +89,7 @@ impl OpenError {
             fjall::Error::Io(source) if source.kind() == std::io::ErrorKind::WouldBlock => {
                 Self::Locked { path: path.to_owned() }
             }
-            other => Self::Storage { path: path.to_owned(), message: other.to_string() },
+            other => Self::Storage { path: path.to_owned(), source: other },
         }
     }
 }

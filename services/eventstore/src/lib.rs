@@ -25,7 +25,7 @@ use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 pub use cache::StreamEvents;
-pub use error::{AppendError, OpenError, ReadError};
+pub use error::{AppendError, OpenError, ReadError, Unavailable};
 pub use keys::Hash;
 pub use verify::{VerifyError, VerifyReport, verify};
 

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 
 use crate::cache::StreamCache;
 use crate::keys::{self, Hash};
-use crate::{AppendError, Appended, ExpectedVersion, Options, Request, Store};
+use crate::{AppendError, Appended, ExpectedVersion, Options, Request, Store, Unavailable};
 
 /// A group checked and encoded, waiting for its fsync.
 struct Staged {
@@ -104,10 +104,10 @@ impl Committer {
                 groups.extend(staged.try_iter());
             }
             let outcome = if self.failed.load(Ordering::SeqCst) {
-                Err("the event log stopped writing after an earlier failure; restart p30".to_owned())
+                Err(Unavailable::Stopped)
             } else {
                 write_and_sync(&self.store, &mut groups).inspect_err(|e| {
-                    tracing::error!(error = %e, "the event log could not write; refusing writes until restart");
+                    tracing::error!(error = %e, cause = ?std::error::Error::source(e), "the event log could not write; refusing writes until restart");
                     self.failed.store(true, Ordering::SeqCst);
                 })
             };
@@ -134,16 +134,16 @@ impl Committer {
 }
 
 /// Writes the groups' batches in order, then fsyncs once.
-fn write_and_sync(store: &Store, groups: &mut [Staged]) -> Result<(), String> {
+fn write_and_sync(store: &Store, groups: &mut [Staged]) -> Result<(), Unavailable> {
     let mut wrote = false;
     for group in groups.iter_mut() {
         if let Some(batch) = group.batch.take() {
-            batch.commit().map_err(|e| format!("the event log cannot write: {e}"))?;
+            batch.commit().map_err(|e| Unavailable::Write(Arc::new(e)))?;
             wrote = true;
         }
     }
     if wrote {
-        store.db.persist(PersistMode::SyncAll).map_err(|e| format!("the event log cannot fsync: {e}"))?;
+        store.db.persist(PersistMode::SyncAll).map_err(|e| Unavailable::Sync(Arc::new(e)))?;
     }
     Ok(())
 }
@@ -176,7 +176,7 @@ impl Stager {
         let mut answers = Vec::with_capacity(requests.len());
         for mut request in requests {
             let result = if self.failed.load(Ordering::SeqCst) {
-                Err(AppendError::Unavailable("the event log stopped writing after a failure; restart p30".into()))
+                Err(AppendError::Unavailable(Unavailable::Stopped))
             } else {
                 self.stage(&mut batch, &mut request, recorded_at)
             };
@@ -189,7 +189,7 @@ impl Stager {
         if let Some(v) = self.versions.get(stream) {
             return Ok(*v);
         }
-        let v = self.store.stream_version(stream.as_str()).map_err(|e| AppendError::Unavailable(e.to_string()))?;
+        let v = self.store.stream_version(stream.as_str()).map_err(Unavailable::from)?;
         self.versions.insert(stream.clone(), v);
         Ok(v)
     }
@@ -274,19 +274,14 @@ impl Stager {
         if let Some((fingerprint, events)) = self.in_flight.get(id) {
             return Ok(Some((*fingerprint, events.clone())));
         }
-        let unavailable = |e: String| AppendError::Unavailable(e);
-        let Some(v) = self.store.commands.get(id.as_bytes()).map_err(|e| unavailable(e.to_string()))? else {
+        let corrupt = || Unavailable::CorruptCommandIndex { command_id: id.to_owned() };
+        let Some(v) = self.store.commands.get(id.as_bytes()).map_err(Unavailable::from)? else {
             return Ok(None);
         };
-        let (fingerprint, first, count) =
-            keys::parse_command_value(&v).ok_or_else(|| unavailable("corrupt command index".into()))?;
+        let (fingerprint, first, count) = keys::parse_command_value(&v).ok_or_else(corrupt)?;
         let mut events = Vec::with_capacity(count as usize);
         for seq in first..first + u64::from(count) {
-            let event = self
-                .store
-                .read_event(seq)
-                .map_err(|e| unavailable(e.to_string()))?
-                .ok_or_else(|| unavailable(format!("command index names missing event {seq}")))?;
+            let event = self.store.read_event(seq).map_err(Unavailable::from)?.ok_or_else(corrupt)?;
             events.push(event);
         }
         Ok(Some((fingerprint, events)))
