@@ -4,6 +4,7 @@
 
 use std::fmt::{Display, Write};
 
+use events::event::EVENT_TYPES;
 use maud::{Escaper, Markup, PreEscaped, Render, html};
 
 use super::words::Lang;
@@ -14,7 +15,8 @@ const STYLE: &str = include_str!("assets/style.css");
 /// Keeps the page live and sorts tables by a column. It subscribes from the log head the page was rendered
 /// at (`?after=`), so an event recorded between the render and the subscription is not missed, and it
 /// fetches the page again until the fresh copy has reached the last event seen. Only `#live` is replaced,
-/// so the form keeps the focus and what is being typed; a sorted table stays sorted.
+/// so the form keeps the focus and what is being typed; a sorted table stays sorted. It listens for the
+/// event types the page names in `data-events` (`EVENT_TYPES`), so Rust and the script share one list.
 const SCRIPT: &str = include_str!("assets/page.js");
 
 /// A whole page but its body.
@@ -45,7 +47,7 @@ impl Page<'_> {
                     title { @if let Some(subject) = self.subject { (subject) " — " } (self.title) }
                     style { "\n" (PreEscaped(STYLE)) }
                 }
-                body data-live=(u8::from(self.live)) {
+                body data-live=(u8::from(self.live)) data-events=[self.live.then(|| EVENT_TYPES.join(" "))] {
                     header {
                         h1 { (self.title) }
                         nav aria-label=(lang.t("Điều hướng", "Navigation")) {
@@ -149,6 +151,16 @@ mod tests {
         assert!(html.contains("<a href=\"/catalogue/1.000001?lang=en\" lang=\"en\">English</a></nav>"), "{html}");
         assert!(html.contains("<main data-head=\"7\"><p>x</p></main>"), "{html}");
         assert!(html.ends_with("})();\n</script></body></html>"), "the script inline, last");
+    }
+
+    #[test]
+    fn a_live_page_names_the_event_types_the_script_listens_for() {
+        let page = |live| Page { lang: Lang::En, title: "t", subject: None, head: 0, live, switch_to: "/".into() };
+        let html = page(true).render(html! {}).into_string();
+        let named = html.split(" data-events=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or("");
+        assert_eq!(named.split(' ').collect::<Vec<_>>(), EVENT_TYPES, "{html}");
+        assert!(!page(false).render(html! {}).into_string().contains(" data-events=\""), "a page that is not live");
+        assert!(EVENT_TYPES.iter().all(|t| !SCRIPT.contains(t)), "the script keeps no list of its own");
     }
 
     #[test]

@@ -20,8 +20,7 @@
     var token = new URLSearchParams(location.search).get('token');
     var source = new EventSource('/v1/subscribe?after=' + seen + (token ? '&token=' + encodeURIComponent(token) : ''));
     source.onmessage = heard;
-    ['ProcedureRegistered','ProcedureSimplified','ProcedureAmended','EstimateRevised','ProceduresMerged',
-     'ProcedureAbolished','EntryRetracted','TariffSet','ProgrammeDefined'].forEach(function (t) {
+    document.body.getAttribute('data-events').split(' ').forEach(function (t) {
       source.addEventListener(t, heard);
     });
   }
