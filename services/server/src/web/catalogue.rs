@@ -153,3 +153,66 @@ fn entry(lang: Lang, view: &ProcedureView, history: &[Told]) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use events::value::Date;
+    use projections::Lineage;
+
+    use super::*;
+
+    fn view(status: Status, documents: serde_json::Value) -> ProcedureView {
+        let current: Procedure = serde_json::from_value(serde_json::json!({
+            "code": "3.000003", "name": "Đăng ký <hộ> kinh doanh", "sector": "Thành lập & phát triển doanh nghiệp",
+            "agency": "SKHDT", "level": "district", "applicant": "business", "processing_days": 12.5, "steps": 3,
+            "documents": documents, "fee_vnd": 100000, "out_of_pocket_vnd": 0, "applicant_hours": 2,
+            "annual_volume": 10, "online": "partial", "legal_basis": "Nghị định 78/2015/NĐ-CP"
+        }))
+        .unwrap();
+        let terminal = ProcedureCode::parse("3.000010").ok();
+        ProcedureView {
+            code: current.code.clone(),
+            version: 2,
+            status,
+            merged_into: terminal.clone(),
+            terminal,
+            current,
+            baseline: None,
+            before: None,
+            after: None,
+            cost_reduction: None,
+            time_reduction: None,
+            lineage: Lineage { merged_from: Vec::new(), merged_into: None },
+            baseline_on: Date::parse("2011-01-01").unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_merged_procedure_says_what_replaced_it_and_what_it_needed() {
+        let told = [Told {
+            effective_on: Date::parse("2015-12-01").unwrap(),
+            seq: 9,
+            sentence: "hợp nhất vào thủ tục 3.000010".into(),
+        }];
+        let html = entry(Lang::Vi, &view(Status::Merged, serde_json::json!([])), &told).into_string();
+        assert!(html.starts_with(
+            "<h2>Đăng ký &lt;hộ&gt; kinh doanh</h2><p class=\"muted\">3.000003 · SKHDT · Thành lập &amp; phát triển doanh nghiệp</p>\
+             <p><strong>Thủ tục này đã được hợp nhất vào</strong> <a href=\"/catalogue/3.000010\">3.000010</a></p>"
+        ), "{html}");
+        assert!(html.contains("<dd>12,5 ngày làm việc</dd>") && html.contains("<dd>100.000 ₫</dd>"), "{html}");
+        assert!(html.contains("<dd>một phần</dd>"), "the online level in words");
+        assert!(html.contains("<dd><ul><li>không yêu cầu</li></ul></dd>"), "no documents: {html}");
+        assert!(html.ends_with(
+            "<h3>Lịch sử</h3><ul class=\"changes\"><li><time datetime=\"2015-12-01\">01/12/2015</time>: hợp nhất vào thủ tục 3.000010</li></ul>"
+        ), "{html}");
+    }
+
+    #[test]
+    fn an_abolished_procedure_says_so_and_lists_its_documents() {
+        let documents = serde_json::json!([{"name": "Đơn đề nghị", "copies": 2}]);
+        let html = entry(Lang::En, &view(Status::Abolished, documents), &[]).into_string();
+        assert!(html.contains("<p><strong>This procedure was abolished.</strong></p>"), "{html}");
+        assert!(html.contains("<dd><ul><li>Đơn đề nghị — 2 copies</li></ul></dd>"), "{html}");
+        assert!(!html.contains("/catalogue/3.000010"), "nothing replaced it");
+    }
+}

@@ -191,7 +191,7 @@ fn table(lang: Lang, by: GroupBy, groups: &[Group]) -> Markup {
         lang.t("Giảm thời gian", "Time −"),
         lang.t("Số thủ tục", "Procedures"),
     ];
-    // An unknown figure sorts as NaN, which the script orders by the cell's text instead.
+    // An unknown figure is written `NaN`, which the script's sort compares as text, not as a number.
     let cell = |v: Option<f64>, shown: String| html! { td data-v=(v.unwrap_or(f64::NAN)) { (shown) } };
     let money = |m: Option<&projections::Money>| {
         cell(m.map(|m| m.rounded_dong() as f64), m.map_or("—".into(), |m| vnd(m.rounded_dong())))
@@ -256,4 +256,109 @@ fn latest_changes(s: &AppState, lang: Lang, head: u64) -> Vec<Latest> {
             Latest { on: e.effective_on, code, sentence }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use events::event::Scope;
+    use events::value::{Date, Fraction, Name, ProcedureCode, Timestamp};
+    use projections::{Money, Tariffs};
+
+    use super::*;
+
+    fn group(key: &str, figures: bool) -> Group {
+        Group {
+            key: key.to_owned(),
+            baseline_annual_cost_vnd: figures.then(|| Money::from_dong(2_000_000)),
+            current_annual_cost_vnd: figures.then(|| Money::from_ratio(Ratio::new(3_000_001, 2)).unwrap()),
+            cost_reduction: figures.then(|| Ratio::new(1, 4)),
+            baseline_avg_days: figures.then(|| Ratio::new(20, 1)),
+            current_avg_days: figures.then(|| Ratio::new(25, 2)),
+            time_reduction: figures.then(|| Ratio::new(3, 8)),
+            roots: 3,
+            introduced: 0,
+            baseline_volume: 10,
+        }
+    }
+
+    #[test]
+    fn a_group_row_shows_its_figures_the_vietnamese_way_and_sorts_by_the_figures_themselves() {
+        let html = table(Lang::Vi, GroupBy::Agency, &[group("STP", true)]).into_string();
+        let row = html.split("<tbody>").nth(1).unwrap_or_default();
+        assert_eq!(
+            row,
+            "<tr><th scope=\"row\"><a href=\"/catalogue?agency=STP\">STP</a></th>\
+             <td data-v=\"2000000\">2.000.000 ₫</td><td data-v=\"1500001\">1.500.001 ₫</td>\
+             <td data-v=\"0.25\">25 %</td><td data-v=\"20\">20</td><td data-v=\"12.5\">12,5</td>\
+             <td data-v=\"0.375\">37,5 %</td><td>3</td></tr></tbody></table></div>",
+            "money rounded half-up to the đồng, as the API writes it"
+        );
+    }
+
+    #[test]
+    fn a_group_without_figures_shows_dashes_and_its_key_escaped_and_encoded() {
+        let html = table(Lang::En, GroupBy::Sector, &[group("Hộ tịch <&> \"x\"", false)]).into_string();
+        assert!(
+            html.contains(
+                "<a href=\"/catalogue?sector=H%E1%BB%99%20t%E1%BB%8Bch%20%3C%26%3E%20%22x%22&amp;lang=en\">\
+                 Hộ tịch &lt;&amp;&gt; &quot;x&quot;</a>"
+            ),
+            "{html}"
+        );
+        assert_eq!(html.matches("<td data-v=\"NaN\">—</td>").count(), 6, "{html}");
+        assert!(html.contains("<button type=\"button\">Cost −</button>"), "English heads");
+    }
+
+    fn progress(figures: Option<Group>, met: Option<bool>) -> ProgrammeProgress {
+        let day = |s| Date::parse(s).unwrap();
+        ProgrammeProgress {
+            id: ProcedureCode::parse("de-an-30").unwrap(),
+            name: Name::parse("Đề án 30 <thí điểm>").unwrap(),
+            baseline_on: day("2011-01-01"),
+            deadline: day("2015-12-31"),
+            cost_reduction: Fraction::parse("0.3").unwrap(),
+            time_reduction: Fraction::parse("0.333").unwrap(),
+            scope: Scope::All,
+            as_of: day("2013-12-31"),
+            known_at: Timestamp::from_micros(0),
+            evaluated_on: day("2013-12-31"),
+            tariffs: Tariffs::default(),
+            figures,
+            cost_target_met: met,
+            time_target_met: met.map(|m| !m),
+            on_track: met,
+            missing_vnd: met.map(|_| Money::from_ratio(Ratio::new(5, 2)).unwrap()),
+            missing_days: met.map(|_| Ratio::new(1, 3)),
+        }
+    }
+
+    #[test]
+    fn a_programme_card_weighs_each_reduction_against_its_target() {
+        let html = programme(Lang::Vi, &progress(Some(group("all", true)), Some(false))).into_string();
+        assert!(html.starts_with(
+            "<section class=\"card\" data-programme=\"de-an-30\" aria-labelledby=\"p-de-an-30\">\
+             <h3 id=\"p-de-an-30\">Đề án 30 &lt;thí điểm&gt;</h3>"
+        ));
+        assert!(html.contains(
+            "<span class=\"figure\" data-figure=\"cost_reduction\">25 %</span> / 30 % — <span class=\"missed\">chưa đạt</span>"
+        ));
+        assert!(html.contains(
+            "<span class=\"figure\" data-figure=\"time_reduction\">37,5 %</span> / 33,3 % — <span class=\"met\">đạt</span>"
+        ));
+        assert!(html.contains("<p>Đúng tiến độ: không</p>"), "{html}");
+        assert!(html.contains(
+            "<span data-figure=\"missing_vnd\">3 ₫</span> mỗi năm; <span data-figure=\"missing_days\">0,33</span> ngày"
+        ));
+        assert!(html.ends_with("<p class=\"muted\">Năm gốc 01/01/2011 → hạn 31/12/2015</p></section>"), "{html}");
+    }
+
+    #[test]
+    fn a_programme_before_its_baseline_has_dashes_for_figures() {
+        let html = programme(Lang::En, &progress(None, None)).into_string();
+        assert!(html.contains("data-figure=\"cost_reduction\">—</span> / 30 % — —</p>"), "{html}");
+        assert!(html.contains("<p>On track: —</p>"), "{html}");
+        assert!(html.contains(
+            "data-figure=\"missing_vnd\">—</span> per year; <span data-figure=\"missing_days\">—</span> days"
+        ));
+    }
 }
