@@ -5,8 +5,9 @@ use events::value::Date;
 use events::{Change, Event, Procedure};
 
 /// The page's language: Vietnamese unless `?lang=en`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Lang {
+    #[default]
     Vi,
     En,
 }
@@ -32,30 +33,9 @@ impl Lang {
     }
 }
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `1234567` → `1.234.567`.
-pub fn number(n: u128) -> String {
-    crate::web::words::thousands(n)
-}
-
 /// Money the Vietnamese way: `1.234.567 ₫`.
 pub fn vnd(n: u128) -> String {
-    format!("{} ₫", number(n))
+    format!("{} ₫", thousands(n))
 }
 
 /// A decimal with a comma: `12,5`.
@@ -63,6 +43,11 @@ pub fn decimal(x: f64, places: usize) -> String {
     let s = format!("{x:.places$}");
     let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s };
     s.replace('.', ",")
+}
+
+/// A figure as it is written, with a decimal comma: `12.5` working days → `12,5`.
+pub fn comma(figure: impl std::fmt::Display) -> String {
+    figure.to_string().replace('.', ",")
 }
 
 /// A fraction as a percentage: `39,8 %`.
@@ -76,17 +61,13 @@ pub fn date(d: Date) -> String {
     format!("{:02}/{:02}/{}", i.day(), u8::from(i.month()), i.year())
 }
 
-fn online(lang: Lang, o: events::value::Online) -> &'static str {
+/// The online level's label.
+pub fn online(lang: Lang, o: events::value::Online) -> &'static str {
     match o {
         events::value::Online::None => lang.t("không", "none"),
         events::value::Online::Partial => lang.t("một phần", "partial"),
         events::value::Online::Full => lang.t("toàn trình", "full"),
     }
-}
-
-/// The online level's label.
-pub fn online_label(lang: Lang, o: events::value::Online) -> &'static str {
-    online(lang, o)
 }
 
 /// How the attributes changed from `before` to `after`, one phrase each.
@@ -104,9 +85,9 @@ fn differences(lang: Lang, before: &Procedure, after: &Procedure) -> Vec<String>
             "{} {v} {} {} {} {} {}",
             lang.t("thời hạn giải quyết", "processing time"),
             lang.t("từ", "from"),
-            a.to_string().replace('.', ","),
+            comma(a),
             towards(b < a),
-            b.to_string().replace('.', ","),
+            comma(b),
             lang.t("ngày làm việc", "working days")
         ));
     }
@@ -137,8 +118,8 @@ fn differences(lang: Lang, before: &Procedure, after: &Procedure) -> Vec<String>
         out.push(format!(
             "{}: {} → {}",
             lang.t("thời gian người dân bỏ ra (giờ)", "applicant's hours"),
-            before.applicant_hours.to_string().replace('.', ","),
-            after.applicant_hours.to_string().replace('.', ",")
+            comma(before.applicant_hours),
+            comma(after.applicant_hours)
         ));
     }
     if before.online != after.online {
@@ -158,9 +139,16 @@ fn differences(lang: Lang, before: &Procedure, after: &Procedure) -> Vec<String>
     out
 }
 
-/// A procedure's history in plain words, oldest first: `(effective date, seq, sentence)`, from its stream's
-/// events (retracted ones left out).
-pub fn history(lang: Lang, code: &str, events: &[Event]) -> Vec<(Date, u64, String)> {
+/// One line of a procedure's history: the event at `seq`, told in plain words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Told {
+    pub effective_on: Date,
+    pub seq: u64,
+    pub sentence: String,
+}
+
+/// A procedure's history in plain words, oldest first, from its stream's events (retracted ones left out).
+pub fn history(lang: Lang, code: &str, events: &[Event]) -> Vec<Told> {
     let retracted: std::collections::HashSet<_> = events
         .iter()
         .filter_map(|e| match &e.change {
@@ -223,9 +211,30 @@ pub fn history(lang: Lang, code: &str, events: &[Event]) -> Vec<(Date, u64, Stri
             }
             Change::EntryRetracted(_) | Change::TariffSet(_) | Change::ProgrammeDefined(_) => continue,
         };
-        out.push((e.effective_on, e.seq, sentence));
+        out.push(Told { effective_on: e.effective_on, seq: e.seq, sentence });
     }
     out
+}
+
+/// What an event no procedure's history tells did, in plain words: a tariff, a programme, a retraction; for
+/// any other (one the history leaves out, being retracted) the name of its type.
+pub fn change(lang: Lang, change: &Change) -> String {
+    match change {
+        Change::ProgrammeDefined(p) => format!("{} {}", lang.t("xác định chương trình", "programme defined:"), p.name),
+        Change::TariffSet(t) => format!(
+            "{} {}: {}/{}",
+            lang.t("đơn giá thời gian", "time tariff"),
+            if t.applicant == events::value::TariffApplicant::Citizen {
+                lang.t("người dân", "citizens")
+            } else {
+                lang.t("doanh nghiệp", "businesses")
+            },
+            vnd(t.vnd_per_hour.get().into()),
+            lang.t("giờ", "hour")
+        ),
+        Change::EntryRetracted(r) => format!("{}: {}", lang.t("rút lại một ghi nhận", "entry retracted"), r.reason),
+        other => other.type_name().to_owned(),
+    }
 }
 
 /// `1234567` as `1.234.567` (Vietnamese thousands separator).
@@ -251,7 +260,7 @@ mod tests {
         assert_eq!(date(Date::parse("2013-12-31").unwrap()), "31/12/2013");
         assert_eq!(percent(0.397927), "39,8 %");
         assert_eq!(decimal(12.0, 2), "12");
-        assert_eq!(esc("<a href=\"x\">"), "&lt;a href=&quot;x&quot;&gt;");
+        assert_eq!(comma(events::value::WorkingDays::from_hundredths(1250).unwrap()), "12,5");
     }
 
     #[test]
