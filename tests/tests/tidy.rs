@@ -135,8 +135,7 @@ fn the_services_read_typed_values_never_json_by_key() {
 }
 
 /// Files that still read JSON by key, each on its way out (issue 13): none may be added.
-const KNOWN_JSON_READERS: &[&str] =
-    &["services/server/src/web/", "services/server/src/http/openapi.rs", "services/server/src/http/read.rs"];
+const KNOWN_JSON_READERS: &[&str] = &["services/server/src/http/openapi.rs", "services/server/src/http/read.rs"];
 
 /// Files still over 1000 lines, each being split (issue 13): none may be added.
 const KNOWN_LONG_FILES: &[&str] = &["services/server/src/http/openapi.rs"];
