@@ -217,7 +217,7 @@ pub fn history(lang: Lang, code: &str, events: &[Event]) -> Vec<Told> {
 }
 
 /// What an event no procedure's history tells did, in plain words: a tariff, a programme, a retraction; for
-/// any other (one the history leaves out, being retracted) the name of its type.
+/// any other (one the history leaves out, being retracted) what kind of change it was, said retracted.
 pub fn change(lang: Lang, change: &Change) -> String {
     match change {
         Change::ProgrammeDefined(p) => format!("{} {}", lang.t("xác định chương trình", "programme defined:"), p.name),
@@ -233,7 +233,22 @@ pub fn change(lang: Lang, change: &Change) -> String {
             lang.t("giờ", "hour")
         ),
         Change::EntryRetracted(r) => format!("{}: {}", lang.t("rút lại một ghi nhận", "entry retracted"), r.reason),
-        other => other.type_name().to_owned(),
+        other => format!("{} ({})", kind(lang, other), lang.t("đã rút lại", "retracted")),
+    }
+}
+
+/// The kind of change a procedure's event records, in the words its history uses.
+fn kind(lang: Lang, change: &Change) -> &'static str {
+    match change {
+        Change::ProcedureRegistered(_) => lang.t("công bố thủ tục", "procedure published"),
+        Change::ProcedureSimplified(_) => lang.t("đơn giản hóa", "simplified"),
+        Change::ProcedureAmended(_) => lang.t("sửa đổi", "amended"),
+        Change::EstimateRevised(_) => lang.t("đo lại số liệu ước tính", "estimates re-measured"),
+        Change::ProceduresMerged(_) => lang.t("hợp nhất", "merged"),
+        Change::ProcedureAbolished(_) => lang.t("bãi bỏ", "abolished"),
+        Change::EntryRetracted(_) => lang.t("rút lại một ghi nhận", "entry retracted"),
+        Change::TariffSet(_) => lang.t("đơn giá thời gian", "time tariff"),
+        Change::ProgrammeDefined(_) => lang.t("xác định chương trình", "programme defined"),
     }
 }
 
@@ -253,6 +268,14 @@ pub fn thousands(n: u128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retracted_change_reads_as_its_kind_retracted_in_either_language() {
+        let code = events::value::ProcedureCode::parse("1.000001").unwrap();
+        let abolition = Change::ProcedureAbolished(events::event::Abolition { code, reason: Default::default() });
+        assert_eq!(change(Lang::Vi, &abolition), "bãi bỏ (đã rút lại)");
+        assert_eq!(change(Lang::En, &abolition), "abolished (retracted)");
+    }
 
     #[test]
     fn numbers_and_dates_read_the_vietnamese_way() {
