@@ -204,11 +204,49 @@ pub struct Programme {
     pub scope: Scope,
 }
 
-/// What happened: the event's type and its payload.
-///
-/// The stored encoding names variants by position, so new variants go at the end, never between.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-pub enum Change {
+/// Declares the catalogue once: the `Change` enum (its variants named as the event types), the list of
+/// type names, and the mappings between a change, its type name and its payload as JSON, so the nine
+/// names stand in one place.
+macro_rules! catalogue {
+    ($($type:ident($payload:ty)),+ $(,)?) => {
+        /// What happened: the event's type and its payload.
+        ///
+        /// The stored encoding names variants by position, so new variants go at the end, never between.
+        #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+        pub enum Change {
+            $($type($payload)),+
+        }
+
+        /// The names of the event types, as they appear in `type`, in the catalogue's order.
+        pub const EVENT_TYPES: &[&str] = &[$(stringify!($type)),+];
+
+        impl Change {
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $(Self::$type(_) => stringify!($type)),+
+                }
+            }
+
+            /// The payload as JSON: the type's fields.
+            pub fn payload_json(&self) -> serde_json::Value {
+                let v = match self {
+                    $(Self::$type(p) => serde_json::to_value(p)),+
+                };
+                v.unwrap_or(serde_json::Value::Null)
+            }
+
+            /// Reads a payload of the named type from JSON.
+            pub fn from_json(type_name: &str, payload: serde_json::Value) -> Result<Self, String> {
+                match type_name {
+                    $(stringify!($type) => serde_json::from_value(payload).map(Self::$type).map_err(|e| e.to_string()),)+
+                    other => Err(format!("unknown event type `{other}`")),
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
     ProcedureRegistered(Procedure),
     ProcedureSimplified(Simplification),
     ProcedureAmended(Amendment),
@@ -220,69 +258,7 @@ pub enum Change {
     ProgrammeDefined(Programme),
 }
 
-/// The names of the event types, as they appear in `type`.
-pub const EVENT_TYPES: &[&str] = &[
-    "ProcedureRegistered",
-    "ProcedureSimplified",
-    "ProcedureAmended",
-    "EstimateRevised",
-    "ProceduresMerged",
-    "ProcedureAbolished",
-    "EntryRetracted",
-    "TariffSet",
-    "ProgrammeDefined",
-];
-
 impl Change {
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::ProcedureRegistered(_) => "ProcedureRegistered",
-            Self::ProcedureSimplified(_) => "ProcedureSimplified",
-            Self::ProcedureAmended(_) => "ProcedureAmended",
-            Self::EstimateRevised(_) => "EstimateRevised",
-            Self::ProceduresMerged(_) => "ProceduresMerged",
-            Self::ProcedureAbolished(_) => "ProcedureAbolished",
-            Self::EntryRetracted(_) => "EntryRetracted",
-            Self::TariffSet(_) => "TariffSet",
-            Self::ProgrammeDefined(_) => "ProgrammeDefined",
-        }
-    }
-
-    /// The payload as JSON: the type's fields.
-    pub fn payload_json(&self) -> serde_json::Value {
-        let v = match self {
-            Self::ProcedureRegistered(p) => serde_json::to_value(p),
-            Self::ProcedureSimplified(p) => serde_json::to_value(p),
-            Self::ProcedureAmended(p) => serde_json::to_value(p),
-            Self::EstimateRevised(p) => serde_json::to_value(p),
-            Self::ProceduresMerged(p) => serde_json::to_value(p),
-            Self::ProcedureAbolished(p) => serde_json::to_value(p),
-            Self::EntryRetracted(p) => serde_json::to_value(p),
-            Self::TariffSet(p) => serde_json::to_value(p),
-            Self::ProgrammeDefined(p) => serde_json::to_value(p),
-        };
-        v.unwrap_or(serde_json::Value::Null)
-    }
-
-    /// Reads a payload of the named type from JSON.
-    pub fn from_json(type_name: &str, payload: serde_json::Value) -> Result<Self, String> {
-        fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, String> {
-            serde_json::from_value(v).map_err(|e| e.to_string())
-        }
-        Ok(match type_name {
-            "ProcedureRegistered" => Self::ProcedureRegistered(de(payload)?),
-            "ProcedureSimplified" => Self::ProcedureSimplified(de(payload)?),
-            "ProcedureAmended" => Self::ProcedureAmended(de(payload)?),
-            "EstimateRevised" => Self::EstimateRevised(de(payload)?),
-            "ProceduresMerged" => Self::ProceduresMerged(de(payload)?),
-            "ProcedureAbolished" => Self::ProcedureAbolished(de(payload)?),
-            "EntryRetracted" => Self::EntryRetracted(de(payload)?),
-            "TariffSet" => Self::TariffSet(de(payload)?),
-            "ProgrammeDefined" => Self::ProgrammeDefined(de(payload)?),
-            other => return Err(format!("unknown event type `{other}`")),
-        })
-    }
-
     /// The procedure code the NATS subject names: the procedure, a merge's `into`, or none for settings.
     pub fn subject_code(&self) -> Option<&ProcedureCode> {
         match self {
