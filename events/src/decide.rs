@@ -423,7 +423,7 @@ fn replay(stream: &StreamId, recorded: &[Entry<'_>], new: Option<&NewEvent>) -> 
     entries.sort_by_key(|e| e.key);
     let mut state = ProcedureState { status: Status::Unregistered, attributes: None };
     for entry in entries {
-        match state.apply(&code, entry.key.0, entry.change) {
+        match state.apply(code, entry.key.0, entry.change) {
             Ok(()) => {}
             Err(rule) if entry.key.1 == u64::MAX => out.new_event_broke = Some(rule),
             Err(rule) => out.broken.push(Affected {
@@ -530,7 +530,7 @@ pub fn procedure_state(stream: &StreamId, events: &[Event], as_of: Date) -> Proc
     let mut entries = effective_events(ours, &retracted, None);
     entries.sort_by_key(|e| e.key);
     for e in entries {
-        let _ = state.apply(&code, e.key.0, e.change);
+        let _ = state.apply(code, e.key.0, e.change);
     }
     state
 }
@@ -555,14 +555,14 @@ pub fn current_agency<'a>(stream: &StreamId, events: &'a [Event]) -> Option<&'a 
         match e.change {
             Change::ProcedureRegistered(p) if is == Is::Unregistered => (is, agency) = (Is::Active, Some(&p.agency)),
             Change::ProcedureAmended(a) if is == Is::Active => agency = a.set.agency.as_ref().or(agency),
-            Change::ProceduresMerged(m) if m.sources.contains(&code) && is == Is::Active => {
-                if m.into.code == code {
+            Change::ProceduresMerged(m) if m.sources.contains(code) && is == Is::Active => {
+                if m.into.code == *code {
                     agency = Some(&m.into.agency);
                 } else {
                     is = Is::Gone;
                 }
             }
-            Change::ProceduresMerged(m) if !m.sources.contains(&code) && is == Is::Unregistered => {
+            Change::ProceduresMerged(m) if !m.sources.contains(code) && is == Is::Unregistered => {
                 (is, agency) = (Is::Active, Some(&m.into.agency));
             }
             Change::ProcedureAbolished(_) if is == Is::Active => is = Is::Gone,

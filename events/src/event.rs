@@ -26,49 +26,88 @@ pub fn derived_id(seq: u64, at: Timestamp) -> Uuid {
     Uuid::from_bytes(b)
 }
 
-/// A stream: `procedure-{code}` or `settings`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct StreamId(String);
+/// A stream: a procedure's (`procedure-{code}` in the log and on the wire) or `settings`.
+///
+/// Ordered as its names are (`procedure-…` before `settings`, procedures by code), and written as its
+/// name in every encoding, so the stored format is the name's.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StreamId {
+    Procedure(ProcedureCode),
+    Settings,
+}
 
 impl StreamId {
     pub const SETTINGS: &'static str = "settings";
+    /// What a procedure stream's name starts with.
+    pub const PROCEDURE_PREFIX: &'static str = "procedure-";
 
     pub fn procedure(code: &ProcedureCode) -> Self {
-        Self(format!("procedure-{code}"))
+        Self::Procedure(code.clone())
     }
 
     pub fn settings() -> Self {
-        Self(Self::SETTINGS.to_owned())
+        Self::Settings
     }
 
     /// Parses a stream name as written in the log.
     pub fn parse(s: &str) -> Option<Self> {
         if s == Self::SETTINGS {
-            return Some(Self::settings());
+            return Some(Self::Settings);
         }
-        let code = ProcedureCode::parse(s.strip_prefix("procedure-")?).ok()?;
-        Some(Self::procedure(&code))
+        let code = ProcedureCode::parse(s.strip_prefix(Self::PROCEDURE_PREFIX)?).ok()?;
+        Some(Self::Procedure(code))
     }
 
     /// The procedure this stream belongs to, if it is a procedure's.
-    pub fn code(&self) -> Option<ProcedureCode> {
-        ProcedureCode::parse(self.0.strip_prefix("procedure-")?).ok()
+    pub fn code(&self) -> Option<&ProcedureCode> {
+        match self {
+            Self::Procedure(code) => Some(code),
+            Self::Settings => None,
+        }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// The stream's name, as the log's keys and the wire write it.
+    pub fn name(&self) -> String {
+        self.to_string()
     }
 }
 
 impl fmt::Display for StreamId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Self::Procedure(code) => write!(f, "{}{code}", Self::PROCEDURE_PREFIX),
+            Self::Settings => f.write_str(Self::SETTINGS),
+        }
     }
 }
 
 impl fmt::Debug for StreamId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.0)
+        write!(f, "\"{self}\"")
+    }
+}
+
+impl Serialize for StreamId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for StreamId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = StreamId;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a stream name: procedure-{code} or settings")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StreamId, E> {
+                StreamId::parse(v).ok_or_else(|| E::custom(format!("{v:?} is not a stream name")))
+            }
+        }
+        d.deserialize_str(Name)
     }
 }
 
@@ -310,7 +349,7 @@ impl Event {
         serde_json::json!({
             "event_id": self.event_id,
             "seq": self.seq,
-            "stream": self.stream.as_str(),
+            "stream": self.stream.name(),
             "version": self.version,
             "type": self.type_name(),
             "schema_version": self.schema_version,

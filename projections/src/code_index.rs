@@ -139,7 +139,7 @@ impl StreamKey {
     /// The key of `e`'s stream (for a settings stream, or a code too long to hold inline, a key that sends
     /// the fold to the stream's name).
     pub fn of(e: &Event) -> Self {
-        Self(e.stream.as_str().strip_prefix("procedure-").and_then(ShortCode::new))
+        Self(e.stream.code().and_then(|c| ShortCode::new(c.as_str())))
     }
 }
 

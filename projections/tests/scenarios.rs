@@ -354,7 +354,7 @@ fn retracting_any_one_copy_of_a_merge_retracts_the_merge() {
     let into_copy = log
         .events
         .iter()
-        .find(|e| e.type_name() == "ProceduresMerged" && e.stream.as_str() == "procedure-3.000010")
+        .find(|e| e.type_name() == "ProceduresMerged" && e.stream.name() == "procedure-3.000010")
         .cloned()
         .unwrap();
     log.record_from("2014-01-01");

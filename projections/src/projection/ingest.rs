@@ -124,10 +124,9 @@ impl<const MIN: usize, const MAX: usize> Interner<MIN, MAX> {
 }
 
 impl Projection {
-    /// The index of the procedure whose stream `e` is in, if the projection has seen its code. Found
-    /// without parsing (and allocating) the code.
+    /// The index of the procedure whose stream `e` is in, if the projection has seen its code.
     pub(super) fn known_stream(&self, e: &Event) -> Option<u32> {
-        e.stream.as_str().strip_prefix("procedure-").and_then(|c| self.index_of(c))
+        e.stream.code().and_then(|c| self.index_of(c.as_str()))
     }
 
     /// Ingests one event; `known` is `known_stream(e)`, looked up by the caller (a bulk fold looks a window
@@ -147,7 +146,7 @@ impl Projection {
             Some(p) => self.ingest_procedure(p, e, mode),
             None => match e.stream.code() {
                 Some(code) => {
-                    let p = self.index_or_insert(&code, mode);
+                    let p = self.index_or_insert(code, mode);
                     self.ingest_procedure(p, e, mode)
                 }
                 None => self.ingest_setting(e),

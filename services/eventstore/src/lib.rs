@@ -315,7 +315,7 @@ impl Log {
 
     fn read_stream_from_disk(&self, stream: &StreamId, head: u64) -> Result<Vec<Event>, ReadError> {
         let mut out = Vec::new();
-        for guard in self.shared.store.streams.prefix(keys::stream_prefix(stream.as_str())) {
+        for guard in self.shared.store.streams.prefix(keys::stream_prefix(&stream.name())) {
             let v = guard.value()?;
             let seq = keys::read_u64(&v).ok_or(ReadError::Corrupt { seq: 0, problem: "bad stream index".into() })?;
             if seq > head {
@@ -335,7 +335,7 @@ impl Log {
     pub fn stream_version(&self, stream: &StreamId) -> Result<u64, ReadError> {
         let head = self.head();
         let mut version = 0;
-        for guard in self.shared.store.streams.prefix(keys::stream_prefix(stream.as_str())).rev() {
+        for guard in self.shared.store.streams.prefix(keys::stream_prefix(&stream.name())).rev() {
             let (k, v) = guard.into_inner()?;
             if keys::read_u64(&v).is_some_and(|seq| seq <= head) {
                 version = keys::parse_stream_key(&k).map(|(_, v)| v).unwrap_or(0);

@@ -62,7 +62,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
             return Err(bad(seq, "recorded_at goes back in time"));
         }
         last_recorded = Some(event.recorded_at);
-        let version = versions.entry(event.stream.as_str().to_owned()).or_default();
+        let version = versions.entry(event.stream.name()).or_default();
         *version += 1;
         if event.version != *version {
             return Err(bad(
@@ -70,8 +70,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
                 format!("stream {} version {} where {} was due", event.stream, event.version, version),
             ));
         }
-        let indexed =
-            store.streams.get(keys::stream_key(event.stream.as_str(), event.version)).map_err(storage(seq))?;
+        let indexed = store.streams.get(keys::stream_key(&event.stream.name(), event.version)).map_err(storage(seq))?;
         if indexed.as_deref().and_then(keys::read_u64) != Some(seq) {
             return Err(bad(seq, "stream index does not point at this event"));
         }

@@ -189,7 +189,7 @@ impl Stager {
         if let Some(v) = self.versions.get(stream) {
             return Ok(*v);
         }
-        let v = self.store.stream_version(stream.as_str()).map_err(Unavailable::from)?;
+        let v = self.store.stream_version(&stream.name()).map_err(Unavailable::from)?;
         self.versions.insert(stream.clone(), v);
         Ok(v)
     }
@@ -251,9 +251,9 @@ impl Stager {
             };
             let encoded = codec::encode(&event);
             let hash = keys::chain(&self.hash, &encoded);
-            let stream = event.stream.as_str();
+            let stream = event.stream.name();
             batch.insert(&self.store.events, keys::seq_key(seq), keys::event_value(&hash, &encoded));
-            batch.insert(&self.store.streams, keys::stream_key(stream, version), keys::seq_key(seq));
+            batch.insert(&self.store.streams, keys::stream_key(&stream, version), keys::seq_key(seq));
             batch.insert(&self.store.heads, stream.as_bytes().to_vec(), version.to_be_bytes());
             self.head = seq;
             self.hash = hash;

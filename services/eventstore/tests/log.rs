@@ -46,7 +46,7 @@ fn appends_get_gap_free_seqs_and_per_stream_versions_that_survive_reopening() {
         let a = log.append(append(vec![new_event("1.000001")])).unwrap();
         assert_eq!((a.events[0].seq, a.events[0].version), (1, 1));
         let b = log.append(append(vec![new_event("1.000001"), new_event("2.000002")])).unwrap();
-        let placed: Vec<_> = b.events.iter().map(|e| (e.seq, e.stream.as_str().to_owned(), e.version)).collect();
+        let placed: Vec<_> = b.events.iter().map(|e| (e.seq, e.stream.name(), e.version)).collect();
         assert_eq!(placed, vec![(2, "procedure-1.000001".to_owned(), 2), (3, "procedure-2.000002".to_owned(), 1)]);
         assert_eq!(log.head(), 3);
     }

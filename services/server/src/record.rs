@@ -64,7 +64,7 @@ fn streams_to_read(log: &Log, change: &Change) -> Result<Vec<StreamId>, RecordEr
 
 fn is_settings(change: &Change, streams: &[StreamId]) -> bool {
     matches!(change, Change::TariffSet(_) | Change::ProgrammeDefined(_))
-        || streams.iter().all(|s| s.as_str() == StreamId::SETTINGS)
+        || streams.iter().all(|s| *s == StreamId::Settings)
 }
 
 /// Records a command; returns the events written, or those of the first attempt for a repeated key.
@@ -120,7 +120,7 @@ pub async fn record(log: &Log, recording: Recording) -> Result<Appended, RecordE
         drop(history);
         // Settings carry no rules that another writer could break, except that of retracting twice.
         if !matches!(change, Change::EntryRetracted(_)) {
-            expected.retain(|(s, _)| s.as_str() != StreamId::SETTINGS);
+            expected.retain(|(s, _)| *s != StreamId::Settings);
         }
         let append = Append {
             events,

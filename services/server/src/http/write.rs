@@ -92,7 +92,7 @@ async fn write(
     let events: Vec<Value> = appended
         .events
         .iter()
-        .map(|e| json!({"event_id": e.event_id, "seq": e.seq, "stream": e.stream.as_str(), "version": e.version, "type": e.type_name()}))
+        .map(|e| json!({"event_id": e.event_id, "seq": e.seq, "stream": e.stream.name(), "version": e.version, "type": e.type_name()}))
         .collect();
     Ok((StatusCode::CREATED, axum::Json(json!({ "events": events }))).into_response())
 }
