@@ -73,6 +73,7 @@ impl fmt::Debug for StreamId {
 }
 
 /// `ProcedureSimplified`: burden attributes fall (and/or name, legal basis change).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Simplification {
@@ -83,6 +84,7 @@ pub struct Simplification {
 }
 
 /// `ProcedureAmended`: any attribute but the code changes; burden may rise.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Amendment {
@@ -91,6 +93,7 @@ pub struct Amendment {
 }
 
 /// `EstimateRevised`: a re-measurement of volumes, hours or out-of-pocket costs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EstimateRevision {
@@ -104,6 +107,7 @@ pub struct EstimateRevision {
 serialize_leaving_out_absent!(EstimateRevision { code; baseline, current });
 
 /// `ProceduresMerged`: two or more procedures become one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Merger {
@@ -112,6 +116,7 @@ pub struct Merger {
 }
 
 /// `ProcedureAbolished`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Abolition {
@@ -120,6 +125,7 @@ pub struct Abolition {
 }
 
 /// `EntryRetracted`: a recorded event is withdrawn as a mistake.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Retraction {
@@ -128,6 +134,7 @@ pub struct Retraction {
 }
 
 /// `TariffSet`: the value of an hour of an applicant's time, from `effective_on`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tariff {
@@ -192,6 +199,7 @@ impl<'de> Deserialize<'de> for Scope {
 }
 
 /// `ProgrammeDefined`: a reform programme with its baseline, deadline and targets.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Programme {

@@ -8,6 +8,7 @@ use crate::value::{
 };
 
 /// One item of the dossier (thành phần hồ sơ): a document and how many copies are asked for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Document {
@@ -16,6 +17,7 @@ pub struct Document {
 }
 
 /// Every attribute of a procedure; all are required on the wire.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Procedure {
@@ -37,6 +39,8 @@ pub struct Procedure {
 }
 
 /// The attributes a `set` changes: any subset of a procedure's attributes but `code`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(min_properties = 1))]
 #[derive(Clone, PartialEq, Eq, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Changes {
@@ -103,6 +107,7 @@ pub const SIMPLIFIABLE: &[&str] = &[
 ];
 
 /// Re-measured figures (an `EstimateRevised`): a correction of an estimate, not a reform.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Estimates {
