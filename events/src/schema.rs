@@ -6,10 +6,8 @@
 
 use std::borrow::Cow;
 
-use utoipa::openapi::schema::{
-    AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
-};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::event::{
@@ -176,11 +174,14 @@ impl ToSchema for Timestamp {}
 
 impl PartialSchema for Scope {
     fn schema() -> RefOr<Schema> {
-        let pattern =
-            format!("^(all|agency:{TEXT_CHAR}{{1,64}}|sector:{TEXT_CHAR}{{1,200}}|level:(central|province|district|commune))$");
-        string("The roots a programme covers, by their baseline attributes: `all`, `agency:X`, `sector:Y` or `level:Z`.")
-            .pattern(Some(pattern))
-            .into()
+        let pattern = format!(
+            "^(all|agency:{TEXT_CHAR}{{1,64}}|sector:{TEXT_CHAR}{{1,200}}|level:(central|province|district|commune))$"
+        );
+        string(
+            "The roots a programme covers, by their baseline attributes: `all`, `agency:X`, `sector:Y` or `level:Z`.",
+        )
+        .pattern(Some(pattern))
+        .into()
     }
 }
 
@@ -264,7 +265,9 @@ impl PartialSchema for Event {
             ("payload", payloads.into()),
         ];
         let object = envelope.into_iter().fold(
-            ObjectBuilder::new().schema_type(Type::Object).description(Some("A recorded event: its envelope and `payload`.")),
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some("A recorded event: its envelope and `payload`.")),
             |o, (name, schema)| o.property(name, schema).required(name),
         );
         object.into()

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use projections::{Group, GroupBy, ProcedureView, ProgrammeProgress};
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use projections::{Group, GroupBy, ProcedureView, ProgrammeProgress};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{IntoResponses, PartialSchema, ToSchema};
@@ -27,9 +27,8 @@ pub const PROBLEMS: [(&str, u16, &str); 8] = [
 /// The problem answers as components: each a problem document.
 pub fn problem_components() -> impl Iterator<Item = (String, RefOr<Response>)> {
     PROBLEMS.iter().map(|(name, _, description)| {
-        let content = ContentBuilder::new()
-            .schema(Some(RefOr::Ref(Ref::from_schema_name(ProblemDocument::name()))))
-            .build();
+        let content =
+            ContentBuilder::new().schema(Some(RefOr::Ref(Ref::from_schema_name(ProblemDocument::name())))).build();
         let response = ResponseBuilder::new().description(*description).content("application/problem+json", content);
         ((*name).to_owned(), response.build().into())
     })
@@ -121,8 +120,12 @@ impl PartialSchema for ProjectionChange {
             .chain([GroupBy::All, GroupBy::Agency, GroupBy::Sector, GroupBy::Level].map(RowName::Reductions))
             .chain([RowName::Programme])
             .map(RowName::as_str);
-        let name = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names)).description(Some("The read model."));
-        let key = ObjectBuilder::new().schema_type(Type::String).description(Some("The code, group key or programme id."));
+        let name = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names))
+            .description(Some("The read model."));
+        let key =
+            ObjectBuilder::new().schema_type(Type::String).description(Some("The code, group key or programme id."));
         let value = OneOfBuilder::new()
             .item(Ref::from_schema_name(ProcedureView::name()))
             .item(Ref::from_schema_name(Group::name()))

@@ -24,9 +24,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{MethodRouter, get};
 use eventstore::Log;
 use tokio::sync::watch;
+use utoipa::openapi::Required;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::Required;
 use utoipa::{IntoParams, IntoResponses};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -169,7 +169,8 @@ fn routes() -> OpenApiRouter<AppState> {
         ],
         true,
     );
-    let catalogue = ("getCatalogue", "Public catalogue", "The public catalogue: what each active procedure needs today.");
+    let catalogue =
+        ("getCatalogue", "Public catalogue", "The public catalogue: what each active procedure needs today.");
     let router = page(
         router,
         "/catalogue",

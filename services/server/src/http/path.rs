@@ -27,9 +27,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CodeToWrite {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
         let code = segment(parts, state).await?;
-        ProcedureCode::parse(&code).map(Self).map_err(|e| {
-            Problem::not_found("code", format!("no procedure {code:?}: a code {e}")).into_response()
-        })
+        ProcedureCode::parse(&code)
+            .map(Self)
+            .map_err(|e| Problem::not_found("code", format!("no procedure {code:?}: a code {e}")).into_response())
     }
 }
 

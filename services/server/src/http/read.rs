@@ -17,7 +17,7 @@ use super::openapi::CodeParam;
 use super::path::{CodeToRead, ProgrammeToRead};
 use super::problem::Problem;
 use super::query::{Params, fold};
-use super::reader::{ReadQuery, Reader, TokenParam, known_at_schema, read_query};
+use super::reader::{KnownAt, ReadQuery, Reader, TokenParam, read_query};
 
 fn unavailable(e: impl std::fmt::Display) -> Problem {
     Problem::unavailable(e.to_string())
@@ -47,7 +47,7 @@ read_query! {
         as_of: Option<Date>,
         /// Transaction time: what had been recorded by then, RFC 3339 with an offset, or a date meaning the
         /// end of that day in Vietnam. Default: now.
-        #[param(schema_with = known_at_schema)]
+        #[param(value_type = Option<KnownAt>)]
         known_at: Option<Timestamp>,
     }
 }
@@ -74,7 +74,7 @@ read_query! {
         as_of: Option<Date>,
         /// Transaction time: what had been recorded by then, RFC 3339 with an offset, or a date meaning the
         /// end of that day in Vietnam. Default: now.
-        #[param(schema_with = known_at_schema)]
+        #[param(value_type = Option<KnownAt>)]
         known_at: Option<Timestamp>,
         /// Measure reductions from this date. Default: the earliest counted registration; `as_of` before it
         /// is a 400.
@@ -254,7 +254,7 @@ read_query! {
         as_of: Option<Date>,
         /// Transaction time: what had been recorded by then, RFC 3339 with an offset, or a date meaning the
         /// end of that day in Vietnam. Default: now.
-        #[param(schema_with = known_at_schema)]
+        #[param(value_type = Option<KnownAt>)]
         known_at: Option<Timestamp>,
         /// Accepted as on every procedure read; the list has no figures it changes.
         #[allow(dead_code)] // Parsed, so that a bad date is a 400 as on the other procedure reads.
@@ -281,7 +281,9 @@ impl ReadQuery for ProceduresQuery {
         let limit = params.number("limit", 100, 1, 1000)?;
         let level = params
             .get("level")
-            .map(|l| level(l).ok_or_else(|| Problem::bad_request("level", "must be central, province, district or commune")))
+            .map(|l| {
+                level(l).ok_or_else(|| Problem::bad_request("level", "must be central, province, district or commune"))
+            })
             .transpose()?;
         let status = params
             .get("status")
@@ -386,7 +388,7 @@ read_query! {
         as_of: Option<Date>,
         /// Transaction time: what had been recorded by then, RFC 3339 with an offset, or a date meaning the
         /// end of that day in Vietnam. Default: now.
-        #[param(schema_with = known_at_schema)]
+        #[param(value_type = Option<KnownAt>)]
         known_at: Option<Timestamp>,
         /// Measure reductions from this date. Default: the earliest counted registration; `as_of` before it
         /// is a 400.

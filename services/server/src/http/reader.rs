@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::AppState;
 use super::problem::Problem;
@@ -52,10 +53,13 @@ impl<Q: ReadQuery> FromRequestParts<AppState> for Reader<Q> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let Query(query) =
-            Query::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         if !Q::OPEN {
-            state.authorize_read(&parts.headers, query.get("token").map(String::as_str)).map_err(Problem::into_response)?;
+            state
+                .authorize_read(&parts.headers, query.get("token").map(String::as_str))
+                .map_err(Problem::into_response)?;
         }
         let params = Params(query).only(Q::KNOWN).map_err(Problem::into_response)?;
         let parsed = Q::parse(&params).map_err(Problem::into_response)?;
@@ -75,9 +79,26 @@ pub struct TokenParam {
     pub token: Option<String>,
 }
 
-/// The schema of `known_at`: a time with an offset, or a date meaning the end of that day in Vietnam.
-pub fn known_at_schema() -> RefOr<Schema> {
-    let time = ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)));
-    let date = ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)));
-    AnyOfBuilder::new().item(time).item(date).into()
+/// `known_at` as a query gives it: a time with an offset, or a date meaning the end of that day in Vietnam.
+#[derive(Debug)]
+pub struct KnownAt;
+
+impl PartialSchema for KnownAt {
+    fn schema() -> RefOr<Schema> {
+        let time = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)));
+        let date =
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)));
+        AnyOfBuilder::new()
+            .item(time)
+            .item(date)
+            .description(Some(
+                "A transaction time: RFC 3339 with an offset, or a date (`YYYY-MM-DD`) meaning the end of that day \
+                 in Vietnam.",
+            ))
+            .into()
+    }
 }
+
+impl ToSchema for KnownAt {}

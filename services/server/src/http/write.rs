@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::Response;
-use events::event::{Abolition, Amendment, EstimateRevision, Merger, Programme, Retraction, Scope, Simplification, Tariff};
+use events::event::{
+    Abolition, Amendment, EstimateRevision, Merger, Programme, Retraction, Scope, Simplification, Tariff,
+};
 use events::procedure::SIMPLIFIABLE;
 use events::value::{Date, Fraction, LongText, Name, ProcedureCode, Tag, VndPerHour};
 use events::{Change, Changes, Estimates, Procedure, StreamId};

@@ -11,7 +11,8 @@ mod tests;
 use std::sync::OnceLock;
 
 use axum::response::{IntoResponse, Response};
-use events::value::{Date, LongText, ProcedureCode};
+use events::value::{Date, Level, LongText, ProcedureCode, TariffApplicant};
+use projections::{GroupBy, Status};
 use serde_json::{Value, json};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, RefBuilder, Schema, Type};
@@ -20,6 +21,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::answers::{LiveMessage, problem_components};
 use super::problem::ProblemDocument;
+use super::reader::KnownAt;
 use super::writer::WriteBody;
 
 /// The document, built once from the routes.
@@ -45,20 +47,56 @@ pub async fn serve() -> Response {
     axum::Json(document()).into_response()
 }
 
+/// Answers that write every member, `null` ones too: utoipa takes an `Option` for a member that may be
+/// left out, which holds for request bodies but not for these.
+const ANSWERS: [&str; 12] = [
+    "ProcedureView",
+    "Burden",
+    "Lineage",
+    "Group",
+    "Reductions",
+    "Tariffs",
+    "TariffInForce",
+    "ProgrammeProgress",
+    "ListedProcedure",
+    "ProcedurePage",
+    "NatsHealth",
+    "Simplification",
+];
+
 /// What no type says: the description, the tags, the bearer scheme and the problem answers; then 3.0.3.
 fn complete(mut api: utoipa::openapi::OpenApi) -> Value {
     let components = api.components.get_or_insert_with(Default::default);
     components.responses.extend(problem_components());
     // The live feed's `data` is named by an extension, not a reference: its schemas are added by hand.
-    let mut live = vec![(LiveMessage::name().into_owned(), LiveMessage::schema())];
-    LiveMessage::schemas(&mut live);
+    let mut added = vec![(LiveMessage::name().into_owned(), LiveMessage::schema())];
+    LiveMessage::schemas(&mut added);
+    // Parameters name their values' schemas without adding them (utoipa collects only bodies').
+    added.push((KnownAt::name().into_owned(), KnownAt::schema()));
+    for (name, schema) in [
+        (Date::name(), Date::schema()),
+        (ProcedureCode::name(), ProcedureCode::schema()),
+        (Level::name(), Level::schema()),
+        (Status::name(), Status::schema()),
+        (GroupBy::name(), GroupBy::schema()),
+        (TariffApplicant::name(), TariffApplicant::schema()),
+    ] {
+        added.push((name.into_owned(), schema));
+    }
     // So are the problem documents', which the problem answers name.
-    live.push((ProblemDocument::name().into_owned(), ProblemDocument::schema()));
-    ProblemDocument::schemas(&mut live);
-    for (name, schema) in live {
+    added.push((ProblemDocument::name().into_owned(), ProblemDocument::schema()));
+    ProblemDocument::schemas(&mut added);
+    for (name, schema) in added {
         components.schemas.entry(name).or_insert(schema);
     }
     let mut doc = serde_json::to_value(&api).unwrap_or_default();
+    for name in ANSWERS {
+        if let Some(schema) = doc["components"]["schemas"].get_mut(name)
+            && let Some(properties) = schema.get("properties").and_then(Value::as_object)
+        {
+            schema["required"] = properties.keys().cloned().collect();
+        }
+    }
     doc["info"] = json!({
         "title": "p30",
         "version": "1",

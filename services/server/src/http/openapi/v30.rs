@@ -6,7 +6,8 @@
 //!   beside a `type`, so a nullable reference is a copy of its component), a plain S in a parameter;
 //! - a `$ref` with siblings becomes `allOf: [{$ref}]` beside them (3.0 ignores a reference's siblings);
 //! - `exclusiveMinimum: n` becomes `minimum: n, exclusiveMinimum: true`; `examples: [x, …]` in a
-//!   schema becomes `example: x`; `const: x` becomes `enum: [x]`; `propertyNames` goes (3.0 has none).
+//!   schema becomes `example: x`; `const: x` becomes `enum: [x]`; `propertyNames` goes (3.0 has none);
+//! - a component only ever named as nullable, and so copied where it was named, goes.
 
 use serde_json::{Map, Value, json};
 
@@ -24,6 +25,35 @@ pub fn downgrade(doc: &mut Value) {
         }
     }
     rewrite(doc, &components);
+    prune(doc);
+}
+
+/// Removes the schema components nothing refers to any more (those only ever named as nullable, now
+/// copied where they were named).
+fn prune(doc: &mut Value) {
+    loop {
+        let mut named = std::collections::BTreeSet::new();
+        references(doc, &mut named);
+        let Some(schemas) = doc["components"]["schemas"].as_object_mut() else { return };
+        let before = schemas.len();
+        schemas.retain(|name, _| named.contains(&format!("#/components/schemas/{name}")));
+        if schemas.len() == before {
+            return;
+        }
+    }
+}
+
+fn references(value: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| references(v, out)),
+        Value::Object(object) => {
+            if let Some(Value::String(r)) = object.get("$ref") {
+                out.insert(r.clone());
+            }
+            object.values().for_each(|v| references(v, out));
+        }
+        _ => {}
+    }
 }
 
 fn is_null_type(v: &Value) -> bool {
