@@ -21,20 +21,35 @@ pub struct Document {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Procedure {
+    /// Mã TTHC: the procedure's identity; never reused.
     pub code: ProcedureCode,
+    /// Tên thủ tục.
     pub name: Name,
+    /// Lĩnh vực, e.g. `Hộ tịch`.
     pub sector: Sector,
+    /// Cơ quan thực hiện: the agency that owns it, whose recorders may write for it.
     pub agency: Agency,
+    /// Cấp thực hiện.
     pub level: Level,
+    /// Đối tượng thực hiện: who files it.
     pub applicant: Applicant,
+    /// Thời hạn giải quyết, in working days.
     pub processing_days: WorkingDays,
+    /// Trình tự thực hiện: the number of steps.
     pub steps: Steps,
+    /// Thành phần hồ sơ (may be empty).
     pub documents: Vec<Document>,
+    /// Phí and lệ phí per filing, in đồng.
     pub fee_vnd: Vnd,
+    /// Other cash cost per filing (copies, notarisation, travel), in đồng.
     pub out_of_pocket_vnd: Vnd,
+    /// Hours the applicant spends per filing: preparing, travelling, waiting.
     pub applicant_hours: Hours,
+    /// Filings per year.
     pub annual_volume: AnnualVolume,
+    /// Online service: none, partial (một phần) or full (toàn trình).
     pub online: Online,
+    /// Căn cứ pháp lý.
     pub legal_basis: LongText,
 }
 

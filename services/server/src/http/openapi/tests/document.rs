@@ -9,7 +9,7 @@ use events::procedure::SIMPLIFIABLE;
 use serde_json::{Value, json};
 
 use super::super::document;
-use super::{conforms, names_in, operations, parameters_of, resolve, schema_ref, walk};
+use super::{conforms, names_in, operations, parameters_of, resolve, schema_ref, target, walk};
 
 #[test]
 fn it_is_openapi_3_0_3_with_no_3_1_spelling_left() {
@@ -146,7 +146,7 @@ fn the_procedure_is_the_fifteen_attributes_of_the_spec() {
     let procedure = &doc["components"]["schemas"]["Procedure"];
     assert_eq!(procedure["required"], json!(spec));
     assert_eq!(procedure["properties"].as_object().unwrap().len(), 15);
-    let property = |name: &str| resolve(doc, &procedure["properties"][name]);
+    let property = |name: &str| target(doc, &procedure["properties"][name]);
     assert_eq!(property("code")["pattern"], "^[A-Za-z0-9._-]{1,64}$");
     assert_eq!(property("processing_days")["multipleOf"], 0.01);
     assert_eq!(property("applicant_hours")["maximum"], 10_000);

@@ -13,6 +13,16 @@ pub fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
+/// The schema a property names: through its reference, and through the `allOf` that holds a reference
+/// beside a description.
+pub fn target<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    let value = resolve(doc, value);
+    match value.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([only]) => target(doc, only),
+        _ => value,
+    }
+}
+
 /// The names of the query parameters, headers or path parameters an operation describes, in order.
 pub fn names_in_order(doc: &Value, op: &Value, location: &str) -> Vec<String> {
     parameters_of(doc, op)
