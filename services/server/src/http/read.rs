@@ -327,8 +327,7 @@ pub struct ProcedurePage {
     #[schema(value_type = Vec<ListedProcedure>)]
     items: Vec<Value>,
     /// Pass as `after` for the next page; null on the last.
-    #[schema(value_type = Option<events::value::ProcedureCode>)]
-    next_after: Option<Value>,
+    next_after: Option<events::value::ProcedureCode>,
 }
 
 /// List procedures
@@ -349,6 +348,7 @@ pub async fn procedures(State(s): State<AppState>, Reader(q): Reader<ProceduresQ
     let needle = q.q.as_deref().map(fold);
     let projection = s.live.projection.read().unwrap_or_else(|p| p.into_inner());
     let mut items: Vec<Value> = Vec::with_capacity(limit);
+    let mut last = None;
     let mut more = false;
     for listed in projection.procedures(q.after.as_deref(), at) {
         let p = &listed.procedure;
@@ -372,9 +372,10 @@ pub async fn procedures(State(s): State<AppState>, Reader(q): Reader<ProceduresQ
             "code": p.code, "name": p.name, "agency": p.agency, "sector": p.sector, "level": p.level,
             "status": listed.status, "merged_into": listed.merged_into, "current": p,
         }));
+        last = Some(p.code.clone());
     }
     drop(projection);
-    let next_after = if more { items.last().map(|i| i["code"].clone()) } else { None };
+    let next_after = if more { last } else { None };
     Ok(axum::Json(ProcedurePage { items, next_after }).into_response())
 }
 

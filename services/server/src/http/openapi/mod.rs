@@ -14,8 +14,11 @@ use axum::response::{IntoResponse, Response};
 use events::value::{Date, Level, LongText, ProcedureCode, TariffApplicant};
 use projections::{GroupBy, Status};
 use serde_json::{Value, json};
+use utoipa::openapi::info::InfoBuilder;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, RefBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{Ref, RefOr, Required};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
@@ -89,39 +92,37 @@ fn complete(mut api: utoipa::openapi::OpenApi) -> Value {
     for (name, schema) in added {
         components.schemas.entry(name).or_insert(schema);
     }
-    let mut doc = serde_json::to_value(&api).unwrap_or_default();
     for name in ANSWERS {
-        if let Some(schema) = doc["components"]["schemas"].get_mut(name)
-            && let Some(properties) = schema.get("properties").and_then(Value::as_object)
-        {
-            schema["required"] = properties.keys().cloned().collect();
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+            object.required = object.properties.keys().cloned().collect();
         }
     }
-    doc["info"] = json!({
-        "title": "p30",
-        "version": "1",
-        "description": "An event-sourced tracker of the simplification of administrative procedures \
-            (Đề án 30). Every change to a procedure is an immutable event; read models answer at any \
-            valid time (`as_of`) and transaction time (`known_at`). Errors are `application/problem+json` \
-            (RFC 9457) naming each offending field as a JSON Pointer into the body or a parameter's name. \
-            Writes need a bearer token; reads are open unless the server runs with `--private`.",
-    });
-    doc["tags"] = json!([
-        {"name": "writes", "description": "Record changes: each answers 201 with the events written."},
-        {"name": "reads", "description": "Read models at any `as_of` and `known_at`, and the log."},
-        {"name": "live", "description": "Server-sent events: one message per log seq."},
-        {"name": "operations", "description": "The API description, health and metrics."},
-        {"name": "pages", "description": "HTML pages for people: the dashboard and the public catalogue."},
+    let bearer = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(
+        "A token from `p30 token create`: `admin` (everything, settings too), `recorder` (writes for the \
+         agencies named in the token), `analyst` (reads). A missing or unknown token on a write is 401; a token \
+         without the right is 403.",
+    ));
+    components.add_security_scheme("bearerAuth", SecurityScheme::Http(bearer.build()));
+    api.info = InfoBuilder::new()
+        .title("p30")
+        .version("1")
+        .description(Some(
+            "An event-sourced tracker of the simplification of administrative procedures (Đề án 30). Every \
+             change to a procedure is an immutable event; read models answer at any valid time (`as_of`) and \
+             transaction time (`known_at`). Errors are `application/problem+json` (RFC 9457) naming each \
+             offending field as a JSON Pointer into the body or a parameter's name. Writes need a bearer token; \
+             reads are open unless the server runs with `--private`.",
+        ))
+        .build();
+    let tag = |name: &str, description: &str| TagBuilder::new().name(name).description(Some(description)).build();
+    api.tags = Some(vec![
+        tag("writes", "Record changes: each answers 201 with the events written."),
+        tag("reads", "Read models at any `as_of` and `known_at`, and the log."),
+        tag("live", "Server-sent events: one message per log seq."),
+        tag("operations", "The API description, health and metrics."),
+        tag("pages", "HTML pages for people: the dashboard and the public catalogue."),
     ]);
-    doc["components"]["securitySchemes"] = json!({
-        "bearerAuth": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A token from `p30 token create`: `admin` (everything, settings too), `recorder` \
-                (writes for the agencies named in the token), `analyst` (reads). A missing or unknown token on \
-                a write is 401; a token without the right is 403.",
-        },
-    });
+    let mut doc = serde_json::to_value(&api).unwrap_or_default();
     v30::downgrade(&mut doc);
     doc
 }

@@ -13,8 +13,10 @@ use serde_json::{Map, Value, json};
 
 /// Rewrites the whole document in place.
 pub fn downgrade(doc: &mut Value) {
-    doc["openapi"] = json!("3.0.3");
-    let components = doc["components"]["schemas"].as_object().cloned().unwrap_or_default();
+    if let Some(root) = doc.as_object_mut() {
+        root.insert("openapi".into(), json!("3.0.3"));
+    }
+    let components = doc.pointer("/components/schemas").and_then(Value::as_object).cloned().unwrap_or_default();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
             for parameter in operation.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
@@ -34,7 +36,7 @@ fn prune(doc: &mut Value) {
     loop {
         let mut named = std::collections::BTreeSet::new();
         references(doc, &mut named);
-        let Some(schemas) = doc["components"]["schemas"].as_object_mut() else { return };
+        let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
         let before = schemas.len();
         schemas.retain(|name, _| named.contains(&format!("#/components/schemas/{name}")));
         if schemas.len() == before {
