@@ -112,6 +112,7 @@ impl<'de> Deserialize<'de> for StreamId {
 }
 
 /// `ProcedureSimplified`: burden attributes fall (and/or name, legal basis change).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Simplification {
@@ -122,6 +123,7 @@ pub struct Simplification {
 }
 
 /// `ProcedureAmended`: any attribute but the code changes; burden may rise.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Amendment {
@@ -130,6 +132,7 @@ pub struct Amendment {
 }
 
 /// `EstimateRevised`: a re-measurement of volumes, hours or out-of-pocket costs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EstimateRevision {
@@ -143,6 +146,7 @@ pub struct EstimateRevision {
 serialize_leaving_out_absent!(EstimateRevision { code; baseline, current });
 
 /// `ProceduresMerged`: two or more procedures become one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Merger {
@@ -151,6 +155,7 @@ pub struct Merger {
 }
 
 /// `ProcedureAbolished`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Abolition {
@@ -159,6 +164,7 @@ pub struct Abolition {
 }
 
 /// `EntryRetracted`: a recorded event is withdrawn as a mistake.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Retraction {
@@ -167,6 +173,7 @@ pub struct Retraction {
 }
 
 /// `TariffSet`: the value of an hour of an applicant's time, from `effective_on`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tariff {
@@ -231,6 +238,7 @@ impl<'de> Deserialize<'de> for Scope {
 }
 
 /// `ProgrammeDefined`: a reform programme with its baseline, deadline and targets.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Programme {

@@ -32,6 +32,8 @@ pub mod codec;
 pub mod decide;
 pub mod event;
 pub mod procedure;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod value;
 
 pub use decide::{Command, FieldError, History, Refusal, RuleBroken, Status, decide};

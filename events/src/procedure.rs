@@ -8,6 +8,7 @@ use crate::value::{
 };
 
 /// One item of the dossier (thành phần hồ sơ): a document and how many copies are asked for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Document {
@@ -16,23 +17,39 @@ pub struct Document {
 }
 
 /// Every attribute of a procedure; all are required on the wire.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Procedure {
+    /// Mã TTHC: the procedure's identity; never reused.
     pub code: ProcedureCode,
+    /// Tên thủ tục.
     pub name: Name,
+    /// Lĩnh vực, e.g. `Hộ tịch`.
     pub sector: Sector,
+    /// Cơ quan thực hiện: the agency that owns it, whose recorders may write for it.
     pub agency: Agency,
+    /// Cấp thực hiện.
     pub level: Level,
+    /// Đối tượng thực hiện: who files it.
     pub applicant: Applicant,
+    /// Thời hạn giải quyết, in working days.
     pub processing_days: WorkingDays,
+    /// Trình tự thực hiện: the number of steps.
     pub steps: Steps,
+    /// Thành phần hồ sơ (may be empty).
     pub documents: Vec<Document>,
+    /// Phí and lệ phí per filing, in đồng.
     pub fee_vnd: Vnd,
+    /// Other cash cost per filing (copies, notarisation, travel), in đồng.
     pub out_of_pocket_vnd: Vnd,
+    /// Hours the applicant spends per filing: preparing, travelling, waiting.
     pub applicant_hours: Hours,
+    /// Filings per year.
     pub annual_volume: AnnualVolume,
+    /// Online service: none, partial (một phần) or full (toàn trình).
     pub online: Online,
+    /// Căn cứ pháp lý.
     pub legal_basis: LongText,
 }
 
@@ -59,6 +76,8 @@ macro_rules! every_attribute {
 }
 
 /// The attributes a `set` changes: any subset of a procedure's attributes but `code`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(min_properties = 1))]
 #[derive(Clone, PartialEq, Eq, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Changes {
@@ -123,6 +142,7 @@ pub const SIMPLIFIABLE: &[&str] = &[
 ];
 
 /// Re-measured figures (an `EstimateRevised`): a correction of an estimate, not a reform.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Estimates {

@@ -541,6 +541,7 @@ impl<'de> Deserialize<'de> for Timestamp {
 }
 
 /// Cấp thực hiện: the level of government that handles a procedure.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -551,6 +552,7 @@ pub enum Level {
 }
 
 /// Đối tượng thực hiện: who files a procedure.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Applicant {
@@ -560,6 +562,7 @@ pub enum Applicant {
 }
 
 /// The applicant types a tariff (VND per hour of an applicant's time) is set for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TariffApplicant {
@@ -568,6 +571,7 @@ pub enum TariffApplicant {
 }
 
 /// How far a procedure is offered online; burden falls from `none` to `full`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Online {

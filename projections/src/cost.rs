@@ -10,6 +10,7 @@ use crate::exact::{Money, money_from_units};
 use crate::timeline::Snapshot;
 
 /// A tariff in force: the value of an hour of an applicant's time, and the date it took effect.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub struct TariffInForce {
     pub vnd_per_hour: u64,
@@ -17,6 +18,7 @@ pub struct TariffInForce {
 }
 
 /// The tariffs a report used (`null` on the wire where none is in force: the gap a report shows).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
 pub struct Tariffs {
     pub citizen: Option<TariffInForce>,

@@ -82,6 +82,8 @@ mod exact;
 mod programmes;
 mod projection;
 mod reductions;
+#[cfg(feature = "openapi")]
+mod schema;
 mod tally;
 mod timeline;
 mod view;

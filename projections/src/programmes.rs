@@ -17,6 +17,7 @@ use crate::reductions::{Filter, Group, GroupBy};
 ///
 /// The definition's `cost_reduction` and `time_reduction` are the targets; the achieved reductions are in
 /// `figures`, which has the shape of a reductions group (keyed by the scope).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct ProgrammeProgress {
     pub id: ProcedureCode,

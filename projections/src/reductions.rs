@@ -97,6 +97,7 @@ impl Serialize for GroupBy {
 ///
 /// On the wire: money rounded half-up to the đồng, ratios and average days as JSON numbers, `null` where a
 /// denominator is 0 or a tariff the figure needs is not in force.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Group {
     pub key: String,
@@ -116,6 +117,7 @@ pub struct Group {
 }
 
 /// `GET /v1/reductions`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Reductions {
     pub as_of: Date,

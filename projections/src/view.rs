@@ -14,6 +14,7 @@ use crate::projection::{Moment, Projection};
 use crate::timeline::{Snapshot, Standing};
 
 /// Where a registered procedure stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -41,6 +42,7 @@ impl Status {
 }
 
 /// A procedure's burden per filing and per year, and its processing time.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Burden {
     /// `null` where a tariff it needs is not in force.
@@ -50,6 +52,7 @@ pub struct Burden {
 }
 
 /// Merges in and out of a procedure.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Lineage {
     /// The procedures merged into this one (by code), in the order the merges name them.
@@ -58,6 +61,7 @@ pub struct Lineage {
 }
 
 /// `GET /v1/procedures/{code}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct ProcedureView {
     pub code: ProcedureCode,

@@ -101,7 +101,6 @@ fn no_source_file_outside_tests_is_over_1000_lines() {
         .filter(|f| !f.components().any(|c| c.as_os_str() == "tests"))
         .filter(|f| std::fs::read_to_string(f).unwrap().lines().count() > 1000)
         .map(|f| f.strip_prefix(workspace()).unwrap().display().to_string())
-        .filter(|f| !KNOWN_LONG_FILES.contains(&f.as_str()))
         .collect();
     assert!(long.is_empty(), "source files over 1000 lines: {long:?}");
 }
@@ -122,9 +121,6 @@ fn the_services_read_typed_values_never_json_by_key() {
     let mut found = Vec::new();
     for file in service_sources() {
         let path = file.strip_prefix(workspace()).unwrap().display().to_string();
-        if KNOWN_JSON_READERS.iter().any(|k| path.starts_with(k)) {
-            continue;
-        }
         for (n, line) in code_before_tests(&file).lines().enumerate() {
             if by_key(line) {
                 found.push(format!("{path}:{}: {}", n + 1, line.trim()));
@@ -133,9 +129,3 @@ fn the_services_read_typed_values_never_json_by_key() {
     }
     assert!(found.is_empty(), "JSON read by key in the services:\n{}", found.join("\n"));
 }
-
-/// Files that still read JSON by key, each on its way out (issue 13): none may be added.
-const KNOWN_JSON_READERS: &[&str] = &["services/server/src/http/openapi.rs", "services/server/src/http/read.rs"];
-
-/// Files still over 1000 lines, each being split (issue 13): none may be added.
-const KNOWN_LONG_FILES: &[&str] = &["services/server/src/http/openapi.rs"];

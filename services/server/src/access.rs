@@ -39,6 +39,11 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// No token, or one this server does not know (HTTP 401).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a valid bearer token is needed")]
+pub struct Unauthorized;
+
 /// A token as stored: its hash, never the token itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {

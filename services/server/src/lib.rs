@@ -9,6 +9,9 @@ pub mod http;
 pub mod live;
 pub mod nats;
 pub mod record;
+pub mod routes;
+pub mod search;
+pub mod state;
 pub mod telemetry;
 pub mod web;
 
@@ -23,7 +26,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::access::Tokens;
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// How to run a server (the listener is bound by the caller).
 #[derive(Clone, Debug)]
@@ -120,7 +123,7 @@ pub async fn run(
     };
     let closing = log.clone();
     let task = tokio::spawn(async move {
-        let served = http::serve(listener, state, stop_streams, signalled).await;
+        let served = routes::serve(listener, state, stop_streams, signalled).await;
         while let Some(ended) = background.join_next().await {
             if let Err(e) = ended {
                 tracing::error!(error = %e, "a background task failed");

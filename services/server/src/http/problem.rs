@@ -3,12 +3,28 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One field that broke a rule: `field` is a JSON Pointer into the body, or a query parameter's name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldProblem {
+    /// A JSON Pointer into the body (`/set/fee_vnd`), or a parameter's or header's name.
     pub field: String,
+    /// The rule it broke, in words.
     pub message: String,
+}
+
+/// A recorded event named by a refusal: one that stands in the way of the change.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AffectedEvent {
+    pub effective_on: events::value::Date,
+    pub event_id: uuid::Uuid,
+    /// The rule it would break.
+    pub rule: String,
+    pub seq: u64,
+    #[serde(rename = "type")]
+    #[schema(value_type = events::schema::EventType)]
+    pub event_type: &'static str,
 }
 
 /// An `application/problem+json` answer (boxed: errors travel through many `Result`s).
@@ -28,20 +44,26 @@ impl std::ops::DerefMut for Problem {
     }
 }
 
-/// The members of a problem document.
-#[derive(Clone, Debug, Serialize)]
+/// A problem document (RFC 9457).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = Problem)]
 pub struct ProblemDocument {
+    /// `https://p30.example/problems/{slug}`.
     #[serde(rename = "type")]
+    #[schema(format = "uri")]
     pub kind: String,
     pub title: String,
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
     pub detail: String,
+    /// Each field that broke a rule.
     pub errors: Vec<FieldProblem>,
+    /// On a version conflict (409): the stream's current version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<u64>,
     /// Recorded events named by the refusal (dependents of a retraction, later events a change would break).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub events: Vec<serde_json::Value>,
+    pub events: Vec<AffectedEvent>,
 }
 
 impl Problem {
@@ -101,5 +123,11 @@ impl IntoResponse for Problem {
         let mut response = (status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         response
+    }
+}
+
+impl From<crate::access::Unauthorized> for Problem {
+    fn from(_: crate::access::Unauthorized) -> Self {
+        Self::unauthorized()
     }
 }

@@ -58,30 +58,9 @@ impl Params {
     }
 }
 
-/// Folds text for search: no case, no Vietnamese diacritics, `đ` read as `d`.
-pub fn fold(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    text.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .map(|c| match c {
-            'đ' | 'Đ' => 'd',
-            c => c,
-        })
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_ignores_case_diacritics_and_reads_đ_as_d() {
-        assert!(fold("Đăng ký khai sinh").contains(&fold("dang ky")));
-        assert!(fold("Hộ tịch").contains(&fold("ho tich")));
-        assert!(fold("HỘ TỊCH").contains(&fold("hộ tịch")));
-        assert!(!fold("Xây dựng").contains(&fold("ho tich")));
-    }
 
     #[test]
     fn a_known_at_date_is_the_end_of_that_day_in_vietnam() {

@@ -1,436 +1,442 @@
-//! The write endpoints: each turns a request into a domain command and records it.
+//! The write endpoints: each takes a [`Writer`] of its body, makes the domain command of it and records
+//! it. The bodies are the request types: the document describes them from their derived schemas.
 
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
-use events::decide::{Affected, Command, Refusal, RuleBroken};
-use events::event::{Abolition, Amendment, EstimateRevision, Merger, Programme, Retraction, Simplification, Tariff};
-use events::value::{Date, LongText, ProcedureCode, Tag, TariffApplicant};
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::Response;
+use events::event::{
+    Abolition, Amendment, EstimateRevision, Merger, Programme, Retraction, Scope, Simplification, Tariff,
+};
+use events::procedure::SIMPLIFIABLE;
+use events::value::{Date, Fraction, LongText, Name, ProcedureCode, Tag, VndPerHour};
 use events::{Change, Changes, Estimates, Procedure, StreamId};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::AppState;
-use super::body::{self, Envelope};
+use super::answers::{Conflict, NotFound, WriteProblems};
+use super::examples;
+use super::path::{ApplicantInPath, CodeToWrite, ProgrammeToDefine};
 use super::problem::Problem;
-use crate::record::{RecordError, Recording, record};
+use super::writer::{WriteBody, Writer, Written};
 
-/// What a handler makes of a body: the command and the versions the writer says it saw.
-struct Built {
-    change: Change,
-    envelope: Envelope,
-    expected: Vec<(StreamId, u64)>,
+impl WriteBody for Procedure {
+    const DATED: bool = true;
+    const OWNS_LEGAL_BASIS: bool = true;
 }
 
-fn code_in_path(code: &str) -> Result<ProcedureCode, Problem> {
-    ProcedureCode::parse(code).map_err(|e| Problem::not_found("code", format!("no procedure {code:?}: a code {e}")))
-}
+/// The request body of a write: its payload's schema and the envelope beside it.
+macro_rules! request_body {
+    ($($(#[$meta:meta])* $name:ident = $body:ty;)+) => {$(
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub struct $name;
 
-/// `If-Match: 3` or `If-Match: "3"`.
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let text = v.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
-    text.parse()
-        .map(Some)
-        .map_err(|_| Problem::bad_request("If-Match", "must be the stream version the writer saw, e.g. 3 or \"3\""))
-}
-
-/// Authenticates, reads and parses the body, builds the command, records it, and answers 201.
-async fn write(
-    state: &AppState,
-    headers: &HeaderMap,
-    method: &Method,
-    uri: &Uri,
-    raw: Body,
-    build: impl FnOnce(Map<String, Value>) -> Result<Built, Problem>,
-) -> Result<Response, Problem> {
-    let grant = state.authenticate(headers, None)?;
-    if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
-        let name = query.split('&').next().unwrap_or(query).split('=').next().unwrap_or(query);
-        return Err(Problem::bad_request(name, "writes take no query parameters"));
-    }
-    let bytes = axum::body::to_bytes(raw, body::MAX_BODY).await.map_err(|_| body::too_large())?;
-    let object = body::object(headers, &bytes)?;
-    let idempotency = match headers.get("idempotency-key") {
-        None => None,
-        Some(key) => {
-            let key = key.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 200);
-            let key = key.ok_or_else(|| Problem::bad_request("Idempotency-Key", "must be 1–200 visible characters"))?;
-            let mut digest = Sha256::new();
-            digest.update(method.as_str().as_bytes());
-            digest.update([0]);
-            digest.update(uri.path().as_bytes());
-            digest.update([0]);
-            // serde_json's maps are sorted, so equal JSON gives equal bytes whatever the key order.
-            digest.update(serde_json::to_vec(&object).unwrap_or_default());
-            Some((key.to_owned(), digest.finalize().into()))
-        }
-    };
-    let built = build(object)?;
-    // A code in the body that is not in the log is a field error (422), not a missing resource (404).
-    let body_codes = match &built.change {
-        Change::ProceduresMerged(m) => m.sources.clone(),
-        _ => Vec::new(),
-    };
-    let effective_on = built.envelope.effective_on.unwrap_or_else(|| eventstore::system_clock().date_in_vietnam());
-    let command = Command {
-        change: built.change,
-        effective_on,
-        legal_basis: built.envelope.legal_basis,
-        note: built.envelope.note,
-    };
-    let recording = Recording { command, grant, idempotency, expected: built.expected };
-    let appended = record(&state.log, recording).await.map_err(|e| match e {
-        RecordError::Refused(Refusal::UnknownProcedure { code }) if body_codes.contains(&code) => {
-            let i = body_codes.iter().position(|c| *c == code).unwrap_or(0);
-            Problem::invalid(&format!("/sources/{i}"), format!("there is no procedure {code}"))
-        }
-        other => problem_of(other),
-    })?;
-    let events: Vec<Value> = appended
-        .events
-        .iter()
-        .map(|e| json!({"event_id": e.event_id, "seq": e.seq, "stream": e.stream.name(), "version": e.version, "type": e.type_name()}))
-        .collect();
-    Ok((StatusCode::CREATED, axum::Json(json!({ "events": events }))).into_response())
-}
-
-fn affected_json(a: &Affected) -> Value {
-    json!({"event_id": a.event_id, "seq": a.seq, "type": a.event_type, "effective_on": a.effective_on.to_string(), "rule": a.rule.to_string()})
-}
-
-/// The field a broken rule is about.
-fn rule_field(rule: &RuleBroken) -> Vec<(String, String)> {
-    match rule {
-        RuleBroken::BurdenRises { rises, .. } => rises
-            .iter()
-            .map(|r| {
-                (
-                    format!("/set/{}", r.field),
-                    format!("would rise from {} to {}; record an amendment instead", r.from, r.to),
-                )
-            })
-            .collect(),
-        RuleBroken::NothingChanges { .. } => vec![("/set".into(), rule.to_string())],
-        _ => vec![("/effective_on".into(), rule.to_string())],
-    }
-}
-
-/// Maps every way a recording can fail to its problem document.
-fn problem_of(e: RecordError) -> Problem {
-    match e {
-        RecordError::Refused(refusal) => {
-            let detail = refusal.to_string();
-            match refusal {
-                Refusal::Invalid(errors) => {
-                    let mut p =
-                        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "A field breaks a rule", detail);
-                    for e in errors {
-                        p = p.field(e.field, e.message);
-                    }
-                    p
-                }
-                Refusal::CodeTaken { .. } => {
-                    Problem::new(StatusCode::CONFLICT, "code-taken", "Code already taken", detail.clone())
-                        .field("/code", detail)
-                }
-                Refusal::UnknownProcedure { code } => {
-                    Problem::not_found("code", format!("there is no procedure {code}"))
-                }
-                Refusal::UnknownEvent { .. }
-                | Refusal::RetractionOfRetraction { .. }
-                | Refusal::AlreadyRetracted { .. } => Problem::invalid("/event_id", detail),
-                Refusal::Rule(rule) => {
-                    let mut p =
-                        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "rule", "The change breaks a rule", detail);
-                    for (field, message) in rule_field(&rule) {
-                        p = p.field(field, message);
-                    }
-                    p
-                }
-                Refusal::BreaksLaterEvents(list) | Refusal::HasDependents(list) => {
-                    let mut p = Problem::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "depends",
-                        "Other recorded events stand in the way",
-                        detail,
-                    );
-                    for a in &list {
-                        p = p.field("/effective_on", a.to_string());
-                    }
-                    p.events = list.iter().map(affected_json).collect();
-                    p
-                }
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                super::openapi::with_envelope::<$body>()
             }
         }
-        RecordError::Forbidden(what) => Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Not allowed",
-            format!("this token may not write for {what}"),
-        )
-        .field("Authorization", format!("may not write for {what}")),
-        RecordError::Conflict { stream, current } => {
-            let mut p = Problem::new(
-                StatusCode::CONFLICT,
-                "version-conflict",
-                "Version conflict",
-                format!("{stream} is at version {current}; read it again and retry"),
-            )
-            .field("If-Match", format!("the current version is {current}"));
-            p.current_version = Some(current);
-            p
+
+        impl ToSchema for $name {
+            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                <$body as ToSchema>::schemas(schemas);
+                super::openapi::envelope_schemas(schemas);
+            }
         }
-        RecordError::KeyReused => Problem::invalid("Idempotency-Key", "was already used for a different request"),
-        RecordError::Read(e) => Problem::unavailable(e.to_string()),
-        RecordError::Append(e) => Problem::unavailable(e.to_string()),
-        RecordError::Contended => Problem::unavailable(RecordError::Contended.to_string()),
-    }
+    )+};
 }
 
-fn expect_path_version(headers: &HeaderMap, code: &ProcedureCode) -> Result<Vec<(StreamId, u64)>, Problem> {
-    Ok(if_match(headers)?.map(|v| vec![(StreamId::procedure(code), v)]).unwrap_or_default())
+request_body! {
+    /// `POST /v1/procedures`.
+    RegistrationRequest = Procedure;
+    /// `POST /v1/procedures/{code}/simplifications`.
+    SimplificationRequest = SimplificationBody;
+    /// `POST /v1/procedures/{code}/amendments`.
+    AmendmentRequest = AmendmentBody;
+    /// `POST /v1/procedures/{code}/estimates`.
+    EstimateRevisionRequest = EstimatesBody;
+    /// `POST /v1/procedures/{code}/abolition`.
+    AbolitionRequest = AbolitionBody;
+    /// `POST /v1/merges`.
+    MergerRequest = MergeBody;
+    /// `POST /v1/retractions`.
+    RetractionRequest = RetractionBody;
+    /// `PUT /v1/tariffs/{applicant}`.
+    TariffRequest = TariffBody;
+    /// `PUT /v1/programmes/{id}`.
+    ProgrammeRequest = ProgrammeBody;
 }
 
-pub async fn register(
-    State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
-) -> Result<Response, Problem> {
-    let mut code = None;
-    let build = |mut body: Map<String, Value>| {
-        let envelope = body::envelope(&mut body, true, true)?;
-        let procedure: Procedure = body::parse(Value::Object(body), "")?;
-        code = Some(procedure.code.clone());
-        let expected = if_match(&headers)?.map(|v| vec![(StreamId::procedure(&procedure.code), v)]).unwrap_or_default();
-        Ok(Built { change: Change::ProcedureRegistered(procedure), envelope, expected })
-    };
-    // The Location needs the code, which is only known once the body is parsed.
-    let response = write(&s, &headers, &method, &uri, raw, build).await?;
-    Ok(with_location(response, code.map(|c| format!("/v1/procedures/{c}"))))
-}
-
-fn with_location(mut response: Response, location: Option<String>) -> Response {
-    if let Some(l) = location.and_then(|l| l.parse().ok()) {
+fn with_location(mut response: Response, code: &ProcedureCode) -> Response {
+    if let Ok(l) = format!("/v1/procedures/{code}").parse() {
         response.headers_mut().insert(header::LOCATION, l);
     }
     response
 }
 
-/// A write to the procedure named in the path: the body (which needs `effective_on`) parsed as `B` and
-/// made into a change by `change`, checked against `If-Match`.
-async fn procedure_write<B: serde::de::DeserializeOwned>(
-    s: &AppState,
-    code: &str,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    raw: Body,
-    change: impl FnOnce(ProcedureCode, B) -> Change,
-) -> Result<Response, Problem> {
-    let code = code_in_path(code)?;
-    let build = |mut body: Map<String, Value>| {
-        let envelope = body::envelope(&mut body, true, false)?;
-        let b: B = body::parse(Value::Object(body), "")?;
-        Ok(Built { change: change(code.clone(), b), envelope, expected: expect_path_version(headers, &code)? })
-    };
-    write(s, headers, method, uri, raw, build).await
+/// Register a procedure
+///
+/// Records a `ProcedureRegistered`. The code must be unused (ever: a retracted registration's code stays
+/// taken). A recorder may register only for its agencies.
+#[utoipa::path(
+    post,
+    path = "/v1/procedures",
+    tag = "writes",
+    operation_id = "registerProcedure",
+    params(super::openapi::IfMatch, super::openapi::IdempotencyKey),
+    request_body(content = RegistrationRequest, content_type = "application/json", example = examples::registration),
+    responses(
+        (status = 201, description = "Recorded: the events written.", body = Written,
+            headers(("Location" = String, description = "Where the registered procedure can be read: `/v1/procedures/{code}`."))),
+        WriteProblems, Conflict,
+    ),
+    security(("bearerAuth" = [])),
+)]
+pub async fn register(State(s): State<AppState>, w: Writer<Procedure>) -> Result<Response, Problem> {
+    let Writer { body: procedure, recorder } = w;
+    let expected = recorder.expected_of(&procedure.code)?;
+    let code = procedure.code.clone();
+    let response = recorder.record(&s, Change::ProcedureRegistered(procedure), expected).await?;
+    // The Location needs the code, which is only known once the body is parsed.
+    Ok(with_location(response, &code))
 }
 
-#[derive(Deserialize)]
+/// A simplification's `set`: only the attributes a simplification may change (the domain's list).
+fn simplifiable_changes() -> RefOr<Schema> {
+    let mut schema = Changes::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        object.properties.retain(|name, _| SIMPLIFIABLE.contains(&name.as_str()));
+        object.description = Some(
+            "A simplification's `set`: burden attributes, `name` and `legal_basis`; at least one, and none may \
+             rise in burden (a number going up, more documents or copies, `online` falling)."
+                .to_owned(),
+        );
+    }
+    schema
+}
+
+/// A `ProcedureSimplified`: burden attributes fall (and/or the name, the legal basis change).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SetBody {
+pub struct SimplificationBody {
+    #[schema(schema_with = simplifiable_changes)]
     set: Changes,
+    /// Free tags, e.g. `liên thông`.
     #[serde(default)]
     measures: Vec<Tag>,
 }
 
-pub async fn simplify(
-    State(s): State<AppState>,
-    Path(code): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
-) -> Result<Response, Problem> {
-    let change =
-        |code, b: SetBody| Change::ProcedureSimplified(Simplification { code, set: b.set, measures: b.measures });
-    procedure_write(&s, &code, &method, &uri, &headers, raw, change).await
+impl WriteBody for SimplificationBody {
+    const DATED: bool = true;
 }
 
-#[derive(Deserialize)]
+/// Record a simplification
+///
+/// Records a `ProcedureSimplified`: the procedure must be active at `effective_on`, and at least one value
+/// must change, none rising in burden (a rise is refused with a hint to record an amendment).
+#[utoipa::path(
+    post,
+    path = "/v1/procedures/{code}/simplifications",
+    tag = "writes",
+    operation_id = "simplifyProcedure",
+    params(super::openapi::CodeParam, super::openapi::IfMatch, super::openapi::IdempotencyKey),
+    request_body(content = SimplificationRequest, content_type = "application/json", example = examples::simplification),
+    responses((status = 201, description = "Recorded: the events written.", body = Written), WriteProblems, NotFound, Conflict),
+    security(("bearerAuth" = [])),
+)]
+pub async fn simplify(
+    State(s): State<AppState>,
+    CodeToWrite(code): CodeToWrite,
+    Writer { body, recorder }: Writer<SimplificationBody>,
+) -> Result<Response, Problem> {
+    let expected = recorder.expected_of(&code)?;
+    let SimplificationBody { set, measures } = body;
+    recorder.record(&s, Change::ProcedureSimplified(Simplification { code, set, measures }), expected).await
+}
+
+/// A `ProcedureAmended`: any attribute but the code may change; burden may rise.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AmendBody {
+pub struct AmendmentBody {
     set: Changes,
 }
 
-pub async fn amend(
-    State(s): State<AppState>,
-    Path(code): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
-) -> Result<Response, Problem> {
-    let change = |code, b: AmendBody| Change::ProcedureAmended(Amendment { code, set: b.set });
-    procedure_write(&s, &code, &method, &uri, &headers, raw, change).await
+impl WriteBody for AmendmentBody {
+    const DATED: bool = true;
 }
 
-#[derive(Deserialize)]
+/// Record an amendment
+///
+/// Records a `ProcedureAmended`: the procedure must be active; any attribute but `code` may change.
+#[utoipa::path(
+    post,
+    path = "/v1/procedures/{code}/amendments",
+    tag = "writes",
+    operation_id = "amendProcedure",
+    params(super::openapi::CodeParam, super::openapi::IfMatch, super::openapi::IdempotencyKey),
+    request_body(content = AmendmentRequest, content_type = "application/json", example = examples::amendment),
+    responses((status = 201, description = "Recorded: the events written.", body = Written), WriteProblems, NotFound, Conflict),
+    security(("bearerAuth" = [])),
+)]
+pub async fn amend(
+    State(s): State<AppState>,
+    CodeToWrite(code): CodeToWrite,
+    Writer { body, recorder }: Writer<AmendmentBody>,
+) -> Result<Response, Problem> {
+    let expected = recorder.expected_of(&code)?;
+    let AmendmentBody { set } = body;
+    recorder.record(&s, Change::ProcedureAmended(Amendment { code, set }), expected).await
+}
+
+/// An `EstimateRevised`: `current` values replace the current ones from `effective_on`; `baseline` values
+/// replace the baseline ones for every `baseline_on` before it. At least one side must name a figure.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EstimatesBody {
+pub struct EstimatesBody {
     #[serde(default)]
     baseline: Option<Estimates>,
     #[serde(default)]
     current: Option<Estimates>,
 }
 
+impl WriteBody for EstimatesBody {
+    const DATED: bool = true;
+
+    /// At least one side names a figure: the decider refuses a revision that revises nothing.
+    fn refine(schema: RefOr<Schema>) -> RefOr<Schema> {
+        let side = |name: &str| {
+            ObjectBuilder::new()
+                .required(name)
+                .property(name, ObjectBuilder::new().schema_type(Type::Object).min_properties(Some(1)))
+        };
+        let one_side = AnyOfBuilder::new().item(side("baseline")).item(side("current"));
+        AllOfBuilder::new().item(schema).item(one_side).into()
+    }
+}
+
+/// Revise estimates
+///
+/// Records an `EstimateRevised`: a re-measurement, not a reform. The procedure may have any status.
+#[utoipa::path(
+    post,
+    path = "/v1/procedures/{code}/estimates",
+    tag = "writes",
+    operation_id = "reviseEstimates",
+    params(super::openapi::CodeParam, super::openapi::IfMatch, super::openapi::IdempotencyKey),
+    request_body(content = EstimateRevisionRequest, content_type = "application/json", example = examples::estimate_revision),
+    responses((status = 201, description = "Recorded: the events written.", body = Written), WriteProblems, NotFound, Conflict),
+    security(("bearerAuth" = [])),
+)]
 pub async fn revise_estimates(
     State(s): State<AppState>,
-    Path(code): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
+    CodeToWrite(code): CodeToWrite,
+    Writer { body, recorder }: Writer<EstimatesBody>,
 ) -> Result<Response, Problem> {
-    let change = |code, b: EstimatesBody| {
-        Change::EstimateRevised(EstimateRevision { code, baseline: b.baseline, current: b.current })
-    };
-    procedure_write(&s, &code, &method, &uri, &headers, raw, change).await
+    let expected = recorder.expected_of(&code)?;
+    let EstimatesBody { baseline, current } = body;
+    recorder.record(&s, Change::EstimateRevised(EstimateRevision { code, baseline, current }), expected).await
 }
 
-#[derive(Deserialize)]
+/// A `ProcedureAbolished`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AbolitionBody {
+pub struct AbolitionBody {
+    /// Why it is abolished.
     reason: LongText,
 }
 
+impl WriteBody for AbolitionBody {
+    const DATED: bool = true;
+}
+
+/// Abolish a procedure
+///
+/// Records a `ProcedureAbolished`: the procedure must be active.
+#[utoipa::path(
+    post,
+    path = "/v1/procedures/{code}/abolition",
+    tag = "writes",
+    operation_id = "abolishProcedure",
+    params(super::openapi::CodeParam, super::openapi::IfMatch, super::openapi::IdempotencyKey),
+    request_body(content = AbolitionRequest, content_type = "application/json", example = examples::abolition),
+    responses((status = 201, description = "Recorded: the events written.", body = Written), WriteProblems, NotFound, Conflict),
+    security(("bearerAuth" = [])),
+)]
 pub async fn abolish(
     State(s): State<AppState>,
-    Path(code): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
+    CodeToWrite(code): CodeToWrite,
+    Writer { body, recorder }: Writer<AbolitionBody>,
 ) -> Result<Response, Problem> {
-    let change = |code, b: AbolitionBody| Change::ProcedureAbolished(Abolition { code, reason: b.reason });
-    procedure_write(&s, &code, &method, &uri, &headers, raw, change).await
+    let expected = recorder.expected_of(&code)?;
+    let AbolitionBody { reason } = body;
+    recorder.record(&s, Change::ProcedureAbolished(Abolition { code, reason }), expected).await
 }
 
-#[derive(Deserialize)]
+/// Two or more distinct active procedures.
+fn merge_sources() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(ProcedureCode::name())))
+        .min_items(Some(2))
+        .unique_items(true)
+        .description(Some("Two or more distinct active procedures."))
+        .into()
+}
+
+/// Merge `sources` into `into`: a new code, or one of the sources (which stays active with the new
+/// attributes).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MergeBody {
+pub struct MergeBody {
+    #[schema(schema_with = merge_sources)]
     sources: Vec<ProcedureCode>,
     into: Procedure,
+    /// Optional optimistic concurrency: `{code: version}` for the streams the writer read; a stale one is
+    /// 409 with `current_version`.
     #[serde(default)]
-    expected_versions: std::collections::BTreeMap<ProcedureCode, u64>,
+    expected_versions: BTreeMap<ProcedureCode, u64>,
 }
 
-pub async fn merge(
-    State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
-) -> Result<Response, Problem> {
-    let build = |mut body: Map<String, Value>| {
-        let envelope = body::envelope(&mut body, true, false)?;
-        let b: MergeBody = body::parse(Value::Object(body), "")?;
-        let expected = b.expected_versions.iter().map(|(c, v)| (StreamId::procedure(c), *v)).collect();
-        let change = Change::ProceduresMerged(Merger { sources: b.sources, into: b.into });
-        Ok(Built { change, envelope, expected })
-    };
-    write(&s, &headers, &method, &uri, raw, build).await
+impl WriteBody for MergeBody {
+    const DATED: bool = true;
 }
 
-#[derive(Deserialize)]
+/// Merge procedures
+///
+/// Records a `ProceduresMerged` in every stream it touches (each source's and `into`'s), atomically. All
+/// sources must be active. A recorder needs every source's agency and `into`'s. An unknown source is a
+/// 422 naming `/sources/i`.
+#[utoipa::path(
+    post,
+    path = "/v1/merges",
+    tag = "writes",
+    operation_id = "mergeProcedures",
+    params(super::openapi::IdempotencyKey),
+    request_body(content = MergerRequest, content_type = "application/json", example = examples::merger),
+    responses((status = 201, description = "Recorded: the events written.", body = Written), WriteProblems, Conflict),
+    security(("bearerAuth" = [])),
+)]
+pub async fn merge(State(s): State<AppState>, w: Writer<MergeBody>) -> Result<Response, Problem> {
+    let Writer { body: MergeBody { sources, into, expected_versions }, recorder } = w;
+    let expected = expected_versions.iter().map(|(c, v)| (StreamId::procedure(c), *v)).collect();
+    recorder.record(&s, Change::ProceduresMerged(Merger { sources, into }), expected).await
+}
+
+/// An `EntryRetracted`: undoes a recorded event. It takes effect when recorded: no `effective_on`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RetractionBody {
+pub struct RetractionBody {
+    /// The event to retract.
     event_id: uuid::Uuid,
+    /// Why it was a mistake.
     reason: LongText,
 }
 
-pub async fn retract(
-    State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
-) -> Result<Response, Problem> {
-    let build = |mut body: Map<String, Value>| {
-        let envelope = body::envelope(&mut body, false, false)?;
-        let b: RetractionBody = body::parse(Value::Object(body), "")?;
-        let change = Change::EntryRetracted(Retraction { event_id: b.event_id, reason: b.reason });
-        Ok(Built { change, envelope, expected: Vec::new() })
-    };
-    write(&s, &headers, &method, &uri, raw, build).await
+impl WriteBody for RetractionBody {
+    const DATED: bool = false;
 }
 
-#[derive(Deserialize)]
+/// Retract an event
+///
+/// Records an `EntryRetracted` in every stream the event was written to. Refused (422, listing them) where
+/// other events depend on it, or if the event is unknown, a retraction or already retracted.
+#[utoipa::path(
+    post,
+    path = "/v1/retractions",
+    tag = "writes",
+    operation_id = "retractEntry",
+    params(super::openapi::IdempotencyKey),
+    request_body(content = RetractionRequest, content_type = "application/json", example = examples::retraction),
+    responses((status = 201, description = "Recorded: the events written.", body = Written), WriteProblems),
+    security(("bearerAuth" = [])),
+)]
+pub async fn retract(State(s): State<AppState>, w: Writer<RetractionBody>) -> Result<Response, Problem> {
+    let Writer { body: RetractionBody { event_id, reason }, recorder } = w;
+    recorder.record(&s, Change::EntryRetracted(Retraction { event_id, reason }), Vec::new()).await
+}
+
+/// A `TariffSet`: the value of an hour of the applicant's time from `effective_on`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TariffBody {
-    vnd_per_hour: events::value::VndPerHour,
+pub struct TariffBody {
+    vnd_per_hour: VndPerHour,
 }
 
+impl WriteBody for TariffBody {
+    const DATED: bool = true;
+}
+
+/// Set a tariff
+///
+/// Records a `TariffSet` in the `settings` stream (admin only).
+#[utoipa::path(
+    put,
+    path = "/v1/tariffs/{applicant}",
+    tag = "writes",
+    operation_id = "setTariff",
+    params(
+        ("applicant" = events::value::TariffApplicant, Path, description = "Whose time the tariff values.", example = "citizen"),
+        super::openapi::IdempotencyKey,
+    ),
+    request_body(content = TariffRequest, content_type = "application/json", example = examples::tariff),
+    responses((status = 201, description = "Recorded: the events written.", body = Written), WriteProblems, NotFound),
+    security(("bearerAuth" = [])),
+)]
 pub async fn set_tariff(
     State(s): State<AppState>,
-    Path(applicant): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
+    ApplicantInPath(applicant): ApplicantInPath,
+    Writer { body: TariffBody { vnd_per_hour }, recorder }: Writer<TariffBody>,
 ) -> Result<Response, Problem> {
-    let applicant: TariffApplicant = serde_json::from_value(Value::String(applicant.clone()))
-        .map_err(|_| Problem::not_found("applicant", format!("no tariff {applicant:?}: use citizen or business")))?;
-    let build = |mut body: Map<String, Value>| {
-        let envelope = body::envelope(&mut body, true, false)?;
-        let b: TariffBody = body::parse(Value::Object(body), "")?;
-        Ok(Built {
-            change: Change::TariffSet(Tariff { applicant, vnd_per_hour: b.vnd_per_hour }),
-            envelope,
-            expected: Vec::new(),
-        })
-    };
-    write(&s, &headers, &method, &uri, raw, build).await
+    recorder.record(&s, Change::TariffSet(Tariff { applicant, vnd_per_hour }), Vec::new()).await
 }
 
-#[derive(Deserialize)]
+/// A reform programme; redefining an id replaces it. It takes effect when recorded: no `effective_on`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProgrammeBody {
-    name: events::value::Name,
+pub struct ProgrammeBody {
+    name: Name,
+    /// Reductions are measured from this date.
     baseline_on: Date,
+    /// The date the targets are due; after `baseline_on`.
     deadline: Date,
-    cost_reduction: events::value::Fraction,
-    time_reduction: events::value::Fraction,
-    scope: events::event::Scope,
+    /// The compliance cost reduction target.
+    cost_reduction: Fraction,
+    /// The processing time reduction target.
+    time_reduction: Fraction,
+    scope: Scope,
 }
 
+impl WriteBody for ProgrammeBody {
+    const DATED: bool = false;
+}
+
+/// Define a programme
+///
+/// Records a `ProgrammeDefined` in the `settings` stream (admin only); redefining an id replaces it.
+#[utoipa::path(
+    put,
+    path = "/v1/programmes/{id}",
+    tag = "writes",
+    operation_id = "defineProgramme",
+    params(
+        ("id" = super::path::ProgrammeId, Path, description = "A programme's id.", example = "p30-2011"),
+        super::openapi::IdempotencyKey,
+    ),
+    request_body(content = ProgrammeRequest, content_type = "application/json", example = examples::programme),
+    responses((status = 201, description = "Recorded: the events written.", body = Written), WriteProblems, NotFound),
+    security(("bearerAuth" = [])),
+)]
 pub async fn define_programme(
     State(s): State<AppState>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
+    ProgrammeToDefine(id): ProgrammeToDefine,
+    Writer { body, recorder }: Writer<ProgrammeBody>,
 ) -> Result<Response, Problem> {
-    let id = ProcedureCode::parse(&id).map_err(|e| Problem::not_found("id", format!("a programme id {e}")))?;
-    let build = |mut body: Map<String, Value>| {
-        let envelope = body::envelope(&mut body, false, false)?;
-        let b: ProgrammeBody = body::parse(Value::Object(body), "")?;
-        let programme = Programme {
-            id: id.clone(),
-            name: b.name,
-            baseline_on: b.baseline_on,
-            deadline: b.deadline,
-            cost_reduction: b.cost_reduction,
-            time_reduction: b.time_reduction,
-            scope: b.scope,
-        };
-        Ok(Built { change: Change::ProgrammeDefined(programme), envelope, expected: Vec::new() })
-    };
-    write(&s, &headers, &method, &uri, raw, build).await
+    let ProgrammeBody { name, baseline_on, deadline, cost_reduction, time_reduction, scope } = body;
+    let id = id.into_code();
+    let programme = Programme { id, name, baseline_on, deadline, cost_reduction, time_reduction, scope };
+    recorder.record(&s, Change::ProgrammeDefined(programme), Vec::new()).await
 }

@@ -13,9 +13,9 @@ use projections::{ProcedureView, Status};
 use super::page::{Page, link};
 use super::query::{CatalogueQuery, EntryQuery};
 use super::words::{self, Lang, Told, comma, date, vnd};
-use crate::http::AppState;
 use crate::http::problem::Problem;
-use crate::http::query::fold;
+use crate::search::Needle;
+use crate::state::AppState;
 
 /// The most procedures one search lists.
 const LISTED: usize = 200;
@@ -28,12 +28,12 @@ pub async fn catalogue(State(s): State<AppState>, Query(q): Query<HashMap<String
     let at = crate::live::now();
     let found = {
         let projection = s.live.projection.read().unwrap_or_else(|p| p.into_inner());
-        let needle = q.q.as_deref().map(fold).filter(|n| !n.is_empty());
+        let needle = q.q.as_deref().map(Needle::new).filter(|n| !n.is_empty());
         projection
             .procedures(None, at)
             .filter(|listed| listed.status == Status::Active)
             .map(|listed| listed.procedure)
-            .filter(|p| wanted(&q, needle.as_deref(), p))
+            .filter(|p| wanted(&q, needle.as_ref(), p))
             .take(LISTED)
             .collect::<Vec<_>>()
     };
@@ -71,15 +71,12 @@ pub async fn catalogue(State(s): State<AppState>, Query(q): Query<HashMap<String
     Ok(page.render(body))
 }
 
-/// Whether a procedure is what was asked for: each filter matches exactly, and the search (folded, see
-/// `fold`) is in its code, name, sector or agency.
-fn wanted(q: &CatalogueQuery, needle: Option<&str>, p: &Procedure) -> bool {
+/// Whether a procedure is what was asked for: each filter matches exactly, and the search finds it.
+fn wanted(q: &CatalogueQuery, needle: Option<&Needle>, p: &Procedure) -> bool {
     q.agency.as_deref().is_none_or(|a| p.agency.as_str() == a)
         && q.sector.as_deref().is_none_or(|x| p.sector.as_str() == x)
         && q.level.as_deref().is_none_or(|l| p.level.as_str() == l)
-        && needle.is_none_or(|n| {
-            [p.code.as_str(), p.name.as_str(), p.sector.as_str(), p.agency.as_str()].iter().any(|h| fold(h).contains(n))
-        })
+        && needle.is_none_or(|n| n.finds(p))
 }
 
 /// `GET /catalogue/{code}`: what a procedure needs today, its history in plain words, and what replaced it.

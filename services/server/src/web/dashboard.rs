@@ -13,8 +13,8 @@ use super::chart::{self, Quarter};
 use super::page::{Page, link, urlencode};
 use super::query::DashboardQuery;
 use super::words::{self, Lang, date, percent, vnd};
-use crate::http::AppState;
 use crate::http::problem::Problem;
+use crate::state::AppState;
 
 /// At most this many quarters on the charts, spread over the whole span.
 const QUARTERS: usize = 40;

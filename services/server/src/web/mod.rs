@@ -11,12 +11,14 @@
 //! - `query`: each page's query parameters, parsed.
 //! - `dashboard` and `chart`: `GET /`.
 //! - `catalogue`: `GET /catalogue` and `GET /catalogue/{code}`.
+//! - `routes`: their routes and descriptions, added to the API's router.
 
 mod catalogue;
 mod chart;
 mod dashboard;
 mod page;
 mod query;
+pub mod routes;
 pub mod words;
 
 pub use catalogue::{catalogue, catalogue_entry};
