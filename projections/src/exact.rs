@@ -627,6 +627,12 @@ mod tests {
         assert_eq!(Ratio::zero().to_f64(), 0.0);
         let tiny = Ratio::from_nats(nat(1), nat(1).shl(300));
         assert_eq!(tiny.to_f64(), 2f64.powi(-300));
+        // Just past halfway between 2⁵³ and 2⁵³ + 2: a remainder far below the quotient's bits still rounds up.
+        let past_half = Ratio::from_nats(nat((1 << 53) + 1).shl(100).add(&nat(1)), nat(1).shl(100));
+        assert_eq!(past_half.to_f64(), 9_007_199_254_740_994.0);
+        assert_eq!(past_half.neg().to_f64(), -9_007_199_254_740_994.0);
+        let exactly_half = Ratio::from_nats(nat((1 << 53) + 1).shl(100), nat(1).shl(100));
+        assert_eq!(exactly_half.to_f64(), 9_007_199_254_740_992.0, "a tie rounds to even");
     }
 
     proptest! {
@@ -677,6 +683,198 @@ mod tests {
         #[test]
         fn half_up_rounding_is_floor_of_x_plus_a_half(n in 0u128..1_000_000_000, d in 1u128..10_000) {
             prop_assert_eq!(Ratio::new(n, d).round_half_up(), Some((2 * n + d) / (2 * d)));
+        }
+    }
+
+    /// The arithmetic held against `num-rational`, an implementation written by others, on values of
+    /// every size: the sign, the order, the four operations, rounding and the nearest `f64`.
+    mod against_a_reference {
+        use super::super::*;
+        use num_bigint::{BigInt, BigUint};
+        use num_rational::BigRational;
+        use num_traits::{One, Signed, ToPrimitive, Zero};
+        use proptest::prelude::*;
+
+        fn nat_of(limbs: &[u64]) -> Nat {
+            limbs.iter().rev().fold(Nat::zero(), |acc, &limb| acc.shl(64).add(&Nat::from_u128(u128::from(limb))))
+        }
+
+        fn big_of(n: &Nat) -> BigUint {
+            let (mut n, mut digits) = (n.clone(), Vec::new());
+            while !n.is_zero() {
+                let (q, r) = n.divmod_u64(1 << 32);
+                digits.push(r as u32);
+                n = q;
+            }
+            BigUint::new(digits)
+        }
+
+        fn reference(r: &Ratio) -> BigRational {
+            let (negative, num) = r.numerator();
+            let num = BigInt::from(big_of(num));
+            BigRational::new(if negative { -num } else { num }, BigInt::from(big_of(r.denominator())))
+        }
+
+        /// Naturals from 0 to 320 bits, small ones often, so that carries, equal values and zero turn up.
+        fn limbs() -> impl Strategy<Value = Vec<u64>> {
+            prop_oneof![
+                (0u64..4).prop_map(|n| vec![n]),
+                any::<u64>().prop_map(|n| vec![n]),
+                proptest::collection::vec(any::<u64>(), 0..6),
+                proptest::collection::vec(prop_oneof![Just(0), Just(u64::MAX), any::<u64>()], 1..6),
+            ]
+        }
+
+        /// Ratios of any size and sign, often with a common factor to reduce.
+        fn ratio() -> impl Strategy<Value = Ratio> {
+            (any::<bool>(), limbs(), limbs(), prop_oneof![Just(vec![1]), limbs()]).prop_map(|(negative, n, d, k)| {
+                let k = if k.iter().all(|&l| l == 0) { Nat::from_u128(1) } else { nat_of(&k) };
+                let d = if d.iter().all(|&l| l == 0) { Nat::from_u128(1) } else { nat_of(&d) };
+                let r = Ratio::from_nats(nat_of(&n).mul(&k), d.mul(&k));
+                if negative { r.neg() } else { r }
+            })
+        }
+
+        /// `w + (n mod d) / d`: a share as sums hold them, its whole part far inside `u128`.
+        fn fraction(w: u128, n: &[u64], d: &[u64]) -> Ratio {
+            let d = if d.iter().all(|&l| l == 0) { Nat::from_u128(1) } else { nat_of(d) };
+            let (_, rest) = nat_of(n).divmod(&d);
+            Ratio::from_nats(d.mul(&Nat::from_u128(w)).add(&rest), d)
+        }
+
+        fn non_negative() -> impl Strategy<Value = Ratio> {
+            ratio().prop_map(|r| if r.is_negative() { r.neg() } else { r })
+        }
+
+        /// The exact value of a float.
+        fn exact(f: f64) -> BigRational {
+            BigRational::from_float(f).expect("a finite float")
+        }
+
+        fn floor_of(x: &BigRational) -> Option<u128> {
+            (!x.is_negative()).then(|| x.floor().to_integer().to_u128()).flatten()
+        }
+
+        proptest! {
+            #[test]
+            fn nat_operations_equal_big_uint_ones(a in limbs(), b in limbs(), small in 1u64..) {
+                let (x, y) = (nat_of(&a), nat_of(&b));
+                let (bx, by) = (big_of(&x), big_of(&y));
+                prop_assert_eq!(big_of(&x.add(&y)), &bx + &by);
+                prop_assert_eq!(big_of(&x.mul(&y)), &bx * &by);
+                prop_assert_eq!(x.cmp(&y), bx.cmp(&by));
+                prop_assert_eq!(x.bits(), bx.bits());
+                prop_assert_eq!(x.to_u128(), bx.to_u128());
+                prop_assert_eq!(x.is_zero(), bx.is_zero());
+                let (hi, lo) = if x >= y { (&x, &y) } else { (&y, &x) };
+                prop_assert_eq!(big_of(&hi.sub(lo)), big_of(hi) - big_of(lo));
+                if !y.is_zero() {
+                    let (q, r) = x.divmod(&y);
+                    prop_assert_eq!((big_of(&q), big_of(&r)), (&bx / &by, &bx % &by));
+                }
+                let (q, r) = x.divmod_u64(small);
+                prop_assert_eq!((big_of(&q), BigUint::from(r)), (&bx / small, &bx % small));
+                prop_assert_eq!(big_of(&x.mul_u64(small)), &bx * small);
+                prop_assert_eq!(big_of(&x.shl(u64::from(small as u8))), &bx << u64::from(small as u8));
+                prop_assert_eq!(x.to_f64(), bx.to_f64().unwrap());
+            }
+
+            #[test]
+            fn ratio_operations_equal_big_rational_ones(x in ratio(), y in ratio()) {
+                let (bx, by) = (reference(&x), reference(&y));
+                prop_assert_eq!(reference(&x.add(&y)), &bx + &by);
+                prop_assert_eq!(reference(&x.sub(&y)), &bx - &by);
+                prop_assert_eq!(reference(&x.mul(&y)), &bx * &by);
+                prop_assert_eq!(x.div(&y).map(|q| reference(&q)), (!by.is_zero()).then(|| &bx / &by));
+                prop_assert_eq!(reference(&x.neg()), -&bx);
+                prop_assert_eq!(reference(&x.one_minus()), BigRational::one() - &bx);
+                prop_assert_eq!(x.cmp(&y), bx.cmp(&by));
+                prop_assert_eq!(x == y, bx == by);
+                prop_assert_eq!(x.is_zero(), bx.is_zero());
+                prop_assert_eq!(x.is_negative(), bx.is_negative());
+            }
+
+            #[test]
+            fn rounding_equals_the_floor_of_the_reference(x in ratio()) {
+                let bx = reference(&x);
+                prop_assert_eq!(x.floor_u128(), floor_of(&bx));
+                let half = BigRational::new(BigInt::from(1), BigInt::from(2));
+                // Negative values have no rounding, not even those that would round to 0.
+                let rounded = if x.is_negative() { None } else { floor_of(&(&bx + half)) };
+                prop_assert_eq!(x.round_half_up(), rounded);
+            }
+
+            #[test]
+            fn ratios_become_the_nearest_float(x in ratio()) {
+                let f = x.to_f64();
+                let bx = reference(&x);
+                prop_assert_eq!(f.is_sign_negative() && f != 0.0, x.is_negative());
+                let error = (&bx - exact(f)).abs();
+                for neighbour in [f.next_up(), f.next_down()] {
+                    prop_assert!(error <= (&bx - exact(neighbour)).abs(), "{f} is not the float nearest {x:?}");
+                }
+                prop_assert_eq!(serde_json::to_string(&x).unwrap(), serde_json::to_string(&f).unwrap());
+            }
+
+            #[test]
+            fn small_ratios_become_the_quotient_of_their_floats(n in 0u64..1 << 53, d in 1u64..1 << 53) {
+                // Both parts exact as floats: IEEE division rounds the exact quotient to nearest.
+                let r = Ratio::new(u128::from(n), u128::from(d));
+                prop_assert_eq!(r.to_f64(), n as f64 / d as f64);
+                prop_assert_eq!(r.neg().to_f64(), -(n as f64) / d as f64);
+            }
+
+            #[test]
+            fn money_rounds_and_serialises_as_the_reference_does(x in non_negative(), y in non_negative(), num in any::<u64>(), den in 1u64..) {
+                let (a, b) = (Money::from_ratio(x.clone()).unwrap(), Money::from_ratio(y.clone()).unwrap());
+                prop_assert!(Money::from_ratio(x.neg()).is_none() || x.is_zero());
+                let (bx, by) = (reference(&x), reference(&y));
+                let half = BigRational::new(BigInt::from(1), BigInt::from(2));
+                let dong = (&bx + &half).floor().to_integer();
+                prop_assert_eq!(a.rounded_dong(), dong.to_u128().unwrap_or(u128::MAX));
+                prop_assert_eq!(serde_json::to_string(&a).unwrap(), a.rounded_dong().to_string());
+                prop_assert_eq!(reference(a.add(&b).as_ratio()), &bx + &by);
+                let gap = if bx > by { &bx - &by } else { BigRational::zero() };
+                prop_assert_eq!(reference(a.saturating_sub(&b).as_ratio()), gap);
+                let scaled = &bx * BigRational::new(BigInt::from(num), BigInt::from(den));
+                prop_assert_eq!(reference(a.scale(num, den).as_ratio()), scaled);
+                prop_assert_eq!(a.cmp(&b), bx.cmp(&by));
+            }
+
+            #[test]
+            fn unit_sums_equal_reference_sums(
+                terms in proptest::collection::vec(
+                    prop_oneof![
+                        (0u128..1 << 100).prop_map(|n| (n, 0, None)),
+                        (0u128..1 << 100, 1u64..).prop_map(|(n, d)| (n, d, None)),
+                        (0u128..1_000_000_000, 1u64..100_000).prop_map(|(n, d)| (n, d, None)),
+                        (0u128..1 << 100, limbs(), limbs()).prop_map(|(w, n, d)| (0, 0, Some(fraction(w, &n, &d)))),
+                    ],
+                    0..16,
+                )
+            ) {
+                let mut s = UnitSum::default();
+                let mut sum = BigRational::zero();
+                for (n, d, r) in &terms {
+                    match (d, r) {
+                        (_, Some(r)) => {
+                            s.add_ratio(r);
+                            sum += reference(r);
+                        }
+                        (0, None) => {
+                            s.add_units(*n);
+                            sum += BigRational::from_integer(BigInt::from(*n));
+                        }
+                        (&d, None) => {
+                            s.add_fraction(*n, d);
+                            sum += BigRational::new(BigInt::from(*n), BigInt::from(d));
+                        }
+                    }
+                }
+                prop_assert_eq!(reference(&s.clone().into_units()), sum.clone());
+                let per_dong = BigRational::from_integer(BigInt::from(UNITS_PER_DONG));
+                prop_assert_eq!(reference(s.into_money().as_ratio()), sum / per_dong);
+            }
         }
     }
 }
