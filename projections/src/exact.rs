@@ -1,246 +1,17 @@
-//! Exact numbers for the Standard Cost Model: naturals of any size, signed rationals and money.
+//! Exact numbers for the Standard Cost Model: signed rationals and money, on `num-rational`'s `BigRational`.
 //!
 //! Sums of shares (a terminal's cost × a root's baseline volume / the terminal's total baseline volume)
 //! have denominators that differ per terminal, so a group's exact total can outgrow `u128`. These types
 //! keep every figure exact until the wire, where money is rounded half-up to the đồng and ratios become
-//! `f64` (at least 15 significant digits, more than the 9 the SPEC asks for).
+//! the nearest `f64` (more than the 9 significant digits the SPEC asks for).
 
-use std::cmp::Ordering;
 use std::fmt;
 
+use num_bigint::{BigInt, BigUint};
+use num_integer::Integer;
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
 use serde::{Serialize, Serializer};
-
-/// A natural number of any size: little-endian 64-bit limbs with no high zero limb (zero is empty).
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Nat(Vec<u64>);
-
-impl Nat {
-    pub fn zero() -> Self {
-        Self(Vec::new())
-    }
-
-    pub fn from_u128(n: u128) -> Self {
-        let mut out = Self(vec![n as u64, (n >> 64) as u64]);
-        out.trim();
-        out
-    }
-
-    fn trim(&mut self) {
-        while self.0.last() == Some(&0) {
-            self.0.pop();
-        }
-    }
-
-    pub fn is_zero(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The number of significant bits (0 for zero).
-    pub fn bits(&self) -> u64 {
-        match self.0.last() {
-            None => 0,
-            Some(&top) => (self.0.len() as u64 - 1) * 64 + u64::from(64 - top.leading_zeros()),
-        }
-    }
-
-    pub fn to_u128(&self) -> Option<u128> {
-        match self.0.len() {
-            0 => Some(0),
-            1 => Some(u128::from(self.0[0])),
-            2 => Some(u128::from(self.0[0]) | (u128::from(self.0[1]) << 64)),
-            _ => None,
-        }
-    }
-
-    pub fn add(&self, other: &Nat) -> Nat {
-        let (long, short) = if self.0.len() >= other.0.len() { (self, other) } else { (other, self) };
-        let mut out = Vec::with_capacity(long.0.len() + 1);
-        let mut carry = 0u64;
-        for (i, &a) in long.0.iter().enumerate() {
-            let b = short.0.get(i).copied().unwrap_or(0);
-            let (s1, c1) = a.overflowing_add(b);
-            let (s2, c2) = s1.overflowing_add(carry);
-            out.push(s2);
-            carry = u64::from(c1) + u64::from(c2);
-        }
-        if carry > 0 {
-            out.push(carry);
-        }
-        Nat(out)
-    }
-
-    /// `self − other`; the caller guarantees `self >= other`.
-    pub fn sub(&self, other: &Nat) -> Nat {
-        let mut out = self.clone();
-        out.sub_assign(other);
-        out
-    }
-
-    fn sub_assign(&mut self, other: &Nat) {
-        debug_assert!(*self >= *other, "natural subtraction below zero");
-        let mut borrow = 0u64;
-        for i in 0..self.0.len() {
-            let b = other.0.get(i).copied().unwrap_or(0);
-            let (d1, b1) = self.0[i].overflowing_sub(b);
-            let (d2, b2) = d1.overflowing_sub(borrow);
-            self.0[i] = d2;
-            borrow = u64::from(b1) + u64::from(b2);
-            if borrow == 0 && i >= other.0.len() {
-                break;
-            }
-        }
-        self.trim();
-    }
-
-    pub fn mul(&self, other: &Nat) -> Nat {
-        if self.is_zero() || other.is_zero() {
-            return Nat::zero();
-        }
-        let mut out = vec![0u64; self.0.len() + other.0.len()];
-        for (i, &a) in self.0.iter().enumerate() {
-            let mut carry = 0u128;
-            for (j, &b) in other.0.iter().enumerate() {
-                let t = u128::from(a) * u128::from(b) + u128::from(out[i + j]) + carry;
-                out[i + j] = t as u64;
-                carry = t >> 64;
-            }
-            out[i + other.0.len()] = carry as u64;
-        }
-        let mut out = Nat(out);
-        out.trim();
-        out
-    }
-
-    pub fn mul_u64(&self, m: u64) -> Nat {
-        self.mul(&Nat::from_u128(u128::from(m)))
-    }
-
-    /// Quotient and remainder by a small divisor (`d > 0`).
-    pub fn divmod_u64(&self, d: u64) -> (Nat, u64) {
-        assert!(d > 0, "division by zero");
-        let mut q = vec![0u64; self.0.len()];
-        let mut rem = 0u128;
-        for i in (0..self.0.len()).rev() {
-            let cur = (rem << 64) | u128::from(self.0[i]);
-            q[i] = (cur / u128::from(d)) as u64;
-            rem = cur % u128::from(d);
-        }
-        let mut q = Nat(q);
-        q.trim();
-        (q, rem as u64)
-    }
-
-    pub fn shl(&self, bits: u64) -> Nat {
-        if self.is_zero() {
-            return Nat::zero();
-        }
-        let (limbs, shift) = ((bits / 64) as usize, (bits % 64) as u32);
-        let mut out = vec![0u64; limbs];
-        if shift == 0 {
-            out.extend_from_slice(&self.0);
-        } else {
-            let mut carry = 0u64;
-            for &x in &self.0 {
-                out.push((x << shift) | carry);
-                carry = x >> (64 - shift);
-            }
-            out.push(carry);
-        }
-        let mut out = Nat(out);
-        out.trim();
-        out
-    }
-
-    fn shr1_assign(&mut self) {
-        let mut carry = 0u64;
-        for x in self.0.iter_mut().rev() {
-            let next = *x & 1;
-            *x = (*x >> 1) | (carry << 63);
-            carry = next;
-        }
-        self.trim();
-    }
-
-    fn set_bit(&mut self, bit: u64) {
-        let limb = (bit / 64) as usize;
-        if self.0.len() <= limb {
-            self.0.resize(limb + 1, 0);
-        }
-        self.0[limb] |= 1 << (bit % 64);
-    }
-
-    /// Quotient and remainder (`d > 0`). Shift-and-subtract over the quotient's bits only, so it is
-    /// cheap whenever the quotient is small, however large the operands.
-    pub fn divmod(&self, d: &Nat) -> (Nat, Nat) {
-        assert!(!d.is_zero(), "division by zero");
-        if d.0.len() == 1 {
-            let (q, r) = self.divmod_u64(d.0[0]);
-            return (q, Nat::from_u128(u128::from(r)));
-        }
-        if self < d {
-            return (Nat::zero(), self.clone());
-        }
-        let shift = self.bits() - d.bits();
-        let mut divisor = d.shl(shift);
-        let mut rem = self.clone();
-        let mut q = Nat::zero();
-        for bit in (0..=shift).rev() {
-            if rem >= divisor {
-                rem.sub_assign(&divisor);
-                q.set_bit(bit);
-            }
-            divisor.shr1_assign();
-        }
-        q.trim();
-        (q, rem)
-    }
-
-    /// The nearest `f64` (within an ulp or so).
-    pub fn to_f64(&self) -> f64 {
-        let bits = self.bits();
-        if bits <= 128 {
-            return self.to_u128().unwrap_or(0) as f64;
-        }
-        let (top, _) = self.divmod(&Nat::from_u128(1).shl(bits - 128));
-        scale_by_power_of_two(top.to_u128().unwrap_or(u128::MAX) as f64, (bits - 128) as i64)
-    }
-}
-
-impl Ord for Nat {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.len().cmp(&other.0.len()).then_with(|| self.0.iter().rev().cmp(other.0.iter().rev()))
-    }
-}
-
-impl PartialOrd for Nat {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl fmt::Debug for Nat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.to_u128() {
-            Some(n) => write!(f, "{n}"),
-            None => write!(f, "Nat({} bits)", self.bits()),
-        }
-    }
-}
-
-/// `x × 2^e` without overflowing the intermediate powers.
-fn scale_by_power_of_two(mut x: f64, mut e: i64) -> f64 {
-    while e > 0 {
-        let step = e.min(1000);
-        x *= 2f64.powi(step as i32);
-        e -= step;
-    }
-    while e < 0 {
-        let step = (-e).min(1000);
-        x /= 2f64.powi(step as i32);
-        e += step;
-    }
-    x
-}
 
 fn gcd_u128(mut a: u128, mut b: u128) -> u128 {
     while b != 0 {
@@ -253,113 +24,65 @@ pub(crate) fn gcd_u64(a: u64, b: u64) -> u64 {
     gcd_u128(u128::from(a), u128::from(b)) as u64
 }
 
-/// An exact rational number. Equality and order are by value (`1/2 == 2/4`).
-#[derive(Clone)]
-pub struct Ratio {
-    negative: bool,
-    num: Nat,
-    /// Always positive.
-    den: Nat,
-}
+/// An exact rational number, always in lowest terms. Equality and order are by value (`1/2 == 2/4`).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ratio(BigRational);
 
 impl Ratio {
     pub fn zero() -> Self {
-        Self { negative: false, num: Nat::zero(), den: Nat::from_u128(1) }
+        Self(BigRational::zero())
     }
 
     pub fn from_int(n: i128) -> Self {
-        Self { negative: n < 0, num: Nat::from_u128(n.unsigned_abs()), den: Nat::from_u128(1) }
+        Self(BigRational::from_integer(BigInt::from(n)))
     }
 
     /// `num / den` (`den > 0`), reduced to lowest terms.
     pub fn new(num: u128, den: u128) -> Self {
         assert!(den > 0, "a ratio needs a positive denominator");
+        // Reduced in u128 first: cheaper than the big-integer gcd, and `new_raw` then has nothing to do.
         let g = gcd_u128(num, den).max(1);
-        Self { negative: false, num: Nat::from_u128(num / g), den: Nat::from_u128(den / g) }
+        Self(BigRational::new_raw(BigInt::from(num / g), BigInt::from(den / g)))
     }
 
-    /// `num / den` from naturals of any size (`den > 0`).
-    pub fn from_nats(num: Nat, den: Nat) -> Self {
+    /// `num / den` from naturals of any size (`den > 0`), reduced to lowest terms.
+    pub(crate) fn from_naturals(num: BigUint, den: BigUint) -> Self {
         assert!(!den.is_zero(), "a ratio needs a positive denominator");
-        Self { negative: false, num, den }.tidy()
-    }
-
-    /// Reduces small values to lowest terms and keeps zero non-negative.
-    fn tidy(mut self) -> Self {
-        if self.num.is_zero() {
-            return Self::zero();
-        }
-        if let (Some(n), Some(d)) = (self.num.to_u128(), self.den.to_u128()) {
-            let g = gcd_u128(n, d);
-            if g > 1 {
-                self.num = Nat::from_u128(n / g);
-                self.den = Nat::from_u128(d / g);
-            }
-        }
-        self
+        Self(BigRational::new(BigInt::from(num), BigInt::from(den)))
     }
 
     pub fn is_zero(&self) -> bool {
-        self.num.is_zero()
+        self.0.is_zero()
     }
 
     pub fn is_negative(&self) -> bool {
-        self.negative && !self.num.is_zero()
-    }
-
-    pub fn numerator(&self) -> (bool, &Nat) {
-        (self.negative, &self.num)
-    }
-
-    pub fn denominator(&self) -> &Nat {
-        &self.den
+        self.0.is_negative()
     }
 
     pub fn neg(&self) -> Ratio {
-        Self { negative: !self.negative, ..self.clone() }.tidy()
+        Self(-&self.0)
     }
 
     pub fn add(&self, other: &Ratio) -> Ratio {
-        let a = self.num.mul(&other.den);
-        let b = other.num.mul(&self.den);
-        let den = self.den.mul(&other.den);
-        let (negative, num) = if self.negative == other.negative {
-            (self.negative, a.add(&b))
-        } else if a >= b {
-            (self.negative, a.sub(&b))
-        } else {
-            (other.negative, b.sub(&a))
-        };
-        Self { negative, num, den }.tidy()
+        Self(&self.0 + &other.0)
     }
 
     pub fn sub(&self, other: &Ratio) -> Ratio {
-        self.add(&other.neg())
+        Self(&self.0 - &other.0)
     }
 
     pub fn mul(&self, other: &Ratio) -> Ratio {
-        Self { negative: self.negative != other.negative, num: self.num.mul(&other.num), den: self.den.mul(&other.den) }
-            .tidy()
+        Self(&self.0 * &other.0)
     }
 
     /// `self / other`, or `None` when `other` is zero.
     pub fn div(&self, other: &Ratio) -> Option<Ratio> {
-        if other.is_zero() {
-            return None;
-        }
-        Some(
-            Self {
-                negative: self.negative != other.negative,
-                num: self.num.mul(&other.den),
-                den: self.den.mul(&other.num),
-            }
-            .tidy(),
-        )
+        (!other.is_zero()).then(|| Self(&self.0 / &other.0))
     }
 
     /// `1 − self`: a reduction from the ratio of current to baseline.
     pub fn one_minus(&self) -> Ratio {
-        Ratio::from_int(1).sub(self)
+        Self(BigRational::one() - &self.0)
     }
 
     /// The largest integer at most `self`, for non-negative values; `None` for negative ones or past `u128`.
@@ -367,7 +90,7 @@ impl Ratio {
         if self.is_negative() {
             return None;
         }
-        self.num.divmod(&self.den).0.to_u128()
+        (self.0.numer() / self.0.denom()).to_u128()
     }
 
     /// Rounds half-up to an integer (non-negative values only): `floor(x + 1/2)`.
@@ -375,61 +98,23 @@ impl Ratio {
         if self.is_negative() {
             return None;
         }
-        let twice = self.num.shl(1).add(&self.den);
-        twice.divmod(&self.den.shl(1)).0.to_u128()
+        let den = self.0.denom();
+        ((self.0.numer() * 2u8 + den) / (den * 2u8)).to_u128()
     }
 
-    /// The nearest `f64` (to within about an ulp): only for output.
+    /// The nearest `f64` (ties to even): only for output.
     pub fn to_f64(&self) -> f64 {
-        if self.num.is_zero() {
-            return 0.0;
-        }
-        // Scale so that the integer quotient carries about 66 significant bits, then scale back.
-        let shift = 66 - (self.num.bits() as i64 - self.den.bits() as i64);
-        let (num, den) = if shift >= 0 {
-            (self.num.shl(shift as u64), self.den.clone())
-        } else {
-            (self.num.clone(), self.den.shl((-shift) as u64))
-        };
-        let (q, r) = num.divmod(&den);
-        // A sticky bit keeps a remainder from rounding as if the quotient were exact.
-        let q = q.to_u128().unwrap_or(u128::MAX) | u128::from(!r.is_zero());
-        let magnitude = scale_by_power_of_two(q as f64, -shift);
-        if self.negative { -magnitude } else { magnitude }
-    }
-}
-
-impl PartialEq for Ratio {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Ratio {}
-
-impl Ord for Ratio {
-    fn cmp(&self, other: &Self) -> Ordering {
-        match (self.is_negative(), other.is_negative()) {
-            (false, true) => Ordering::Greater,
-            (true, false) => Ordering::Less,
-            (negative, _) => {
-                let magnitude = self.num.mul(&other.den).cmp(&other.num.mul(&self.den));
-                if negative { magnitude.reverse() } else { magnitude }
-            }
-        }
-    }
-}
-
-impl PartialOrd for Ratio {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+        self.0.to_f64().expect("a big rational always has a nearest f64")
     }
 }
 
 impl fmt::Debug for Ratio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.is_negative() { "-" } else { "" };
-        write!(f, "{sign}{:?}/{:?} (≈{})", self.num, self.den, self.to_f64())
+        let part = |n: &BigInt| match n.to_i128() {
+            Some(n) => n.to_string(),
+            None => format!("({} bits)", n.bits()),
+        };
+        write!(f, "{}/{} (≈{})", part(self.0.numer()), part(self.0.denom()), self.to_f64())
     }
 }
 
@@ -451,7 +136,7 @@ impl Money {
     }
 
     pub fn from_dong(n: u128) -> Self {
-        Self(Ratio::from_int(n as i128))
+        Self(Ratio(BigRational::from_integer(BigInt::from(n))))
     }
 
     /// An exact amount; `None` if it is negative.
@@ -509,8 +194,8 @@ impl Serialize for Money {
 pub(crate) struct UnitSum {
     whole: u128,
     /// `num / den < 1`; `den` is 1 while every term so far was whole.
-    num: Nat,
-    den: Nat,
+    num: BigUint,
+    den: BigUint,
 }
 
 /// Money is summed in 1/200 đồng: hours are hundredths, and the `both` tariff is a mean of two.
@@ -518,7 +203,7 @@ pub(crate) const UNITS_PER_DONG: u128 = 200;
 
 impl Default for UnitSum {
     fn default() -> Self {
-        Self { whole: 0, num: Nat::zero(), den: Nat::from_u128(1) }
+        Self { whole: 0, num: BigUint::zero(), den: BigUint::one() }
     }
 }
 
@@ -536,14 +221,13 @@ impl UnitSum {
             return;
         }
         // num/den + r/d over lcm(den, d) = den × (d / g), g = gcd(den, d) = gcd(d, den mod d).
-        let (_, den_mod_d) = self.den.divmod_u64(d);
+        let den_mod_d = (&self.den % d).to_u64().expect("a remainder below a u64");
         let g = gcd_u64(d, den_mod_d);
-        let (den_over_g, _) = self.den.divmod_u64(g);
         let d_over_g = d / g;
-        self.num = self.num.mul_u64(d_over_g).add(&den_over_g.mul_u64(r));
-        self.den = self.den.mul_u64(d_over_g);
+        self.num = &self.num * d_over_g + (&self.den / g) * r;
+        self.den *= d_over_g;
         if self.num >= self.den {
-            self.num.sub_assign(&self.den);
+            self.num -= &self.den;
             self.whole += 1;
         }
     }
@@ -553,25 +237,26 @@ impl UnitSum {
         if fraction.is_zero() {
             return;
         }
-        let (whole, rest) = fraction.num.divmod(&fraction.den);
+        let (fnum, fden) = (fraction.0.numer().magnitude(), fraction.0.denom().magnitude());
+        let (whole, rest) = fnum.div_rem(fden);
         self.whole += whole.to_u128().expect("a sum of shares far inside u128");
         // num/den + rest/fden over den × fden: exact, if not in lowest terms.
-        self.num = self.num.mul(&fraction.den).add(&rest.mul(&self.den));
-        self.den = self.den.mul(&fraction.den);
+        self.num = &self.num * fden + rest * &self.den;
+        self.den *= fden;
         if self.num >= self.den {
-            self.num.sub_assign(&self.den);
+            self.num -= &self.den;
             self.whole += 1;
         }
     }
 
     pub(crate) fn into_money(self) -> Money {
-        let total = self.den.mul(&Nat::from_u128(self.whole)).add(&self.num);
-        Money(Ratio::from_nats(total, self.den.mul(&Nat::from_u128(UNITS_PER_DONG))))
+        let total = &self.den * self.whole + self.num;
+        Money(Ratio::from_naturals(total, self.den * UNITS_PER_DONG))
     }
 
     /// The sum in units, exact.
     pub(crate) fn into_units(self) -> Ratio {
-        Ratio::from_nats(self.den.mul(&Nat::from_u128(self.whole)).add(&self.num), self.den)
+        Ratio::from_naturals(&self.den * self.whole + self.num, self.den)
     }
 }
 
@@ -583,10 +268,11 @@ pub(crate) fn money_from_units(units: u128) -> Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use num_bigint::BigUint;
     use proptest::prelude::*;
 
-    fn nat(n: u128) -> Nat {
-        Nat::from_u128(n)
+    fn nat(n: u128) -> BigUint {
+        BigUint::from(n)
     }
 
     #[test]
@@ -625,39 +311,17 @@ mod tests {
         assert_eq!(Ratio::new(180, 2508).to_f64(), 180.0 / 2508.0);
         assert_eq!(Ratio::new(1, 3).neg().to_f64(), -1.0 / 3.0);
         assert_eq!(Ratio::zero().to_f64(), 0.0);
-        let tiny = Ratio::from_nats(nat(1), nat(1).shl(300));
+        let tiny = Ratio::from_naturals(nat(1), nat(1) << 300);
         assert_eq!(tiny.to_f64(), 2f64.powi(-300));
         // Just past halfway between 2⁵³ and 2⁵³ + 2: a remainder far below the quotient's bits still rounds up.
-        let past_half = Ratio::from_nats(nat((1 << 53) + 1).shl(100).add(&nat(1)), nat(1).shl(100));
+        let past_half = Ratio::from_naturals((nat((1 << 53) + 1) << 100) + 1u8, nat(1) << 100);
         assert_eq!(past_half.to_f64(), 9_007_199_254_740_994.0);
         assert_eq!(past_half.neg().to_f64(), -9_007_199_254_740_994.0);
-        let exactly_half = Ratio::from_nats(nat((1 << 53) + 1).shl(100), nat(1).shl(100));
+        let exactly_half = Ratio::from_naturals(nat((1 << 53) + 1) << 100, nat(1) << 100);
         assert_eq!(exactly_half.to_f64(), 9_007_199_254_740_992.0, "a tie rounds to even");
     }
 
     proptest! {
-        #[test]
-        fn nat_arithmetic_matches_u128(a in any::<u64>(), b in any::<u64>(), c in 1u64..) {
-            let (a, b) = (u128::from(a), u128::from(b));
-            prop_assert_eq!(nat(a).add(&nat(b)).to_u128(), Some(a + b));
-            prop_assert_eq!(nat(a).mul(&nat(b)).to_u128(), Some(a * b));
-            let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
-            prop_assert_eq!(nat(hi).sub(&nat(lo)).to_u128(), Some(hi - lo));
-            let (q, r) = nat(a * b).divmod(&nat(u128::from(c)));
-            prop_assert_eq!((q.to_u128(), r.to_u128()), (Some(a * b / u128::from(c)), Some(a * b % u128::from(c))));
-            prop_assert_eq!(nat(a).cmp(&nat(b)), a.cmp(&b));
-        }
-
-        #[test]
-        fn big_division_inverts_multiplication(a in any::<u128>(), b in 1u128.., r in any::<u128>()) {
-            // (a·b + r mod b) / b == a, remainder r mod b: operands past 128 bits.
-            let r = r % b;
-            let n = nat(a).mul(&nat(b)).add(&nat(r));
-            let (q, rem) = n.divmod(&nat(b));
-            prop_assert_eq!(q, nat(a));
-            prop_assert_eq!(rem, nat(r));
-        }
-
         #[test]
         fn ratio_order_matches_cross_multiplication(a in -1000i64..1000, b in 1i64..1000, c in -1000i64..1000, d in 1i64..1000) {
             let x = Ratio::from_int(i128::from(a)).div(&Ratio::from_int(i128::from(b))).unwrap();
@@ -695,24 +359,12 @@ mod tests {
         use num_traits::{One, Signed, ToPrimitive, Zero};
         use proptest::prelude::*;
 
-        fn nat_of(limbs: &[u64]) -> Nat {
-            limbs.iter().rev().fold(Nat::zero(), |acc, &limb| acc.shl(64).add(&Nat::from_u128(u128::from(limb))))
-        }
-
-        fn big_of(n: &Nat) -> BigUint {
-            let (mut n, mut digits) = (n.clone(), Vec::new());
-            while !n.is_zero() {
-                let (q, r) = n.divmod_u64(1 << 32);
-                digits.push(r as u32);
-                n = q;
-            }
-            BigUint::new(digits)
+        fn nat_of(limbs: &[u64]) -> BigUint {
+            limbs.iter().rev().fold(BigUint::zero(), |acc, &limb| (acc << 64u8) + limb)
         }
 
         fn reference(r: &Ratio) -> BigRational {
-            let (negative, num) = r.numerator();
-            let num = BigInt::from(big_of(num));
-            BigRational::new(if negative { -num } else { num }, BigInt::from(big_of(r.denominator())))
+            r.0.clone()
         }
 
         /// Naturals from 0 to 320 bits, small ones often, so that carries, equal values and zero turn up.
@@ -728,18 +380,18 @@ mod tests {
         /// Ratios of any size and sign, often with a common factor to reduce.
         fn ratio() -> impl Strategy<Value = Ratio> {
             (any::<bool>(), limbs(), limbs(), prop_oneof![Just(vec![1]), limbs()]).prop_map(|(negative, n, d, k)| {
-                let k = if k.iter().all(|&l| l == 0) { Nat::from_u128(1) } else { nat_of(&k) };
-                let d = if d.iter().all(|&l| l == 0) { Nat::from_u128(1) } else { nat_of(&d) };
-                let r = Ratio::from_nats(nat_of(&n).mul(&k), d.mul(&k));
+                let k = if k.iter().all(|&l| l == 0) { BigUint::one() } else { nat_of(&k) };
+                let d = if d.iter().all(|&l| l == 0) { BigUint::one() } else { nat_of(&d) };
+                let r = Ratio::from_naturals(nat_of(&n) * &k, d * k);
                 if negative { r.neg() } else { r }
             })
         }
 
         /// `w + (n mod d) / d`: a share as sums hold them, its whole part far inside `u128`.
         fn fraction(w: u128, n: &[u64], d: &[u64]) -> Ratio {
-            let d = if d.iter().all(|&l| l == 0) { Nat::from_u128(1) } else { nat_of(d) };
-            let (_, rest) = nat_of(n).divmod(&d);
-            Ratio::from_nats(d.mul(&Nat::from_u128(w)).add(&rest), d)
+            let d = if d.iter().all(|&l| l == 0) { BigUint::one() } else { nat_of(d) };
+            let rest = nat_of(n) % &d;
+            Ratio::from_naturals(&d * w + rest, d)
         }
 
         fn non_negative() -> impl Strategy<Value = Ratio> {
@@ -756,29 +408,6 @@ mod tests {
         }
 
         proptest! {
-            #[test]
-            fn nat_operations_equal_big_uint_ones(a in limbs(), b in limbs(), small in 1u64..) {
-                let (x, y) = (nat_of(&a), nat_of(&b));
-                let (bx, by) = (big_of(&x), big_of(&y));
-                prop_assert_eq!(big_of(&x.add(&y)), &bx + &by);
-                prop_assert_eq!(big_of(&x.mul(&y)), &bx * &by);
-                prop_assert_eq!(x.cmp(&y), bx.cmp(&by));
-                prop_assert_eq!(x.bits(), bx.bits());
-                prop_assert_eq!(x.to_u128(), bx.to_u128());
-                prop_assert_eq!(x.is_zero(), bx.is_zero());
-                let (hi, lo) = if x >= y { (&x, &y) } else { (&y, &x) };
-                prop_assert_eq!(big_of(&hi.sub(lo)), big_of(hi) - big_of(lo));
-                if !y.is_zero() {
-                    let (q, r) = x.divmod(&y);
-                    prop_assert_eq!((big_of(&q), big_of(&r)), (&bx / &by, &bx % &by));
-                }
-                let (q, r) = x.divmod_u64(small);
-                prop_assert_eq!((big_of(&q), BigUint::from(r)), (&bx / small, &bx % small));
-                prop_assert_eq!(big_of(&x.mul_u64(small)), &bx * small);
-                prop_assert_eq!(big_of(&x.shl(u64::from(small as u8))), &bx << u64::from(small as u8));
-                prop_assert_eq!(x.to_f64(), bx.to_f64().unwrap());
-            }
-
             #[test]
             fn ratio_operations_equal_big_rational_ones(x in ratio(), y in ratio()) {
                 let (bx, by) = (reference(&x), reference(&y));
