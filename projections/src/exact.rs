@@ -1,16 +1,16 @@
-//! Exact numbers for the Standard Cost Model: signed rationals and money, on `num-rational`'s `BigRational`.
+//! Exact numbers for the Standard Cost Model: signed rationals and money, on `num-bigint`'s `BigUint`.
 //!
 //! Sums of shares (a terminal's cost × a root's baseline volume / the terminal's total baseline volume)
 //! have denominators that differ per terminal, so a group's exact total can outgrow `u128`. These types
 //! keep every figure exact until the wire, where money is rounded half-up to the đồng and ratios become
 //! the nearest `f64` (more than the 9 significant digits the SPEC asks for).
 
+use std::cmp::Ordering;
 use std::fmt;
 
-use num_bigint::{BigInt, BigUint};
+use num_bigint::BigUint;
 use num_integer::Integer;
-use num_rational::BigRational;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{One, ToPrimitive, Zero};
 use serde::{Serialize, Serializer};
 
 fn gcd_u128(mut a: u128, mut b: u128) -> u128 {
@@ -24,65 +24,101 @@ pub(crate) fn gcd_u64(a: u64, b: u64) -> u64 {
     gcd_u128(u128::from(a), u128::from(b)) as u64
 }
 
-/// An exact rational number, always in lowest terms. Equality and order are by value (`1/2 == 2/4`).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Ratio(BigRational);
+/// An exact rational number. Equality and order are by value (`1/2 == 2/4`).
+///
+/// Reduced to lowest terms only while both parts fit in `u128`: a gcd of big parts costs more than the
+/// few operations that follow on them (see the note at the top).
+#[derive(Clone)]
+pub struct Ratio {
+    negative: bool,
+    num: BigUint,
+    /// Always positive.
+    den: BigUint,
+}
 
 impl Ratio {
     pub fn zero() -> Self {
-        Self(BigRational::zero())
+        Self { negative: false, num: BigUint::zero(), den: BigUint::one() }
     }
 
     pub fn from_int(n: i128) -> Self {
-        Self(BigRational::from_integer(BigInt::from(n)))
+        Self { negative: n < 0, num: BigUint::from(n.unsigned_abs()), den: BigUint::one() }
     }
 
     /// `num / den` (`den > 0`), reduced to lowest terms.
     pub fn new(num: u128, den: u128) -> Self {
         assert!(den > 0, "a ratio needs a positive denominator");
-        // Reduced in u128 first: cheaper than the big-integer gcd, and `new_raw` then has nothing to do.
         let g = gcd_u128(num, den).max(1);
-        Self(BigRational::new_raw(BigInt::from(num / g), BigInt::from(den / g)))
+        Self { negative: false, num: BigUint::from(num / g), den: BigUint::from(den / g) }
     }
 
-    /// `num / den` from naturals of any size (`den > 0`), reduced to lowest terms.
+    /// `num / den` from naturals of any size (`den > 0`).
     pub(crate) fn from_naturals(num: BigUint, den: BigUint) -> Self {
         assert!(!den.is_zero(), "a ratio needs a positive denominator");
-        Self(BigRational::new(BigInt::from(num), BigInt::from(den)))
+        Self { negative: false, num, den }.tidy()
+    }
+
+    /// Reduces small values to lowest terms and keeps zero non-negative.
+    fn tidy(mut self) -> Self {
+        if self.num.is_zero() {
+            return Self::zero();
+        }
+        if let (Some(n), Some(d)) = (self.num.to_u128(), self.den.to_u128()) {
+            let g = gcd_u128(n, d);
+            if g > 1 {
+                self.num = BigUint::from(n / g);
+                self.den = BigUint::from(d / g);
+            }
+        }
+        self
     }
 
     pub fn is_zero(&self) -> bool {
-        self.0.is_zero()
+        self.num.is_zero()
     }
 
     pub fn is_negative(&self) -> bool {
-        self.0.is_negative()
+        self.negative && !self.num.is_zero()
     }
 
     pub fn neg(&self) -> Ratio {
-        Self(-&self.0)
+        Self { negative: !self.negative, ..self.clone() }.tidy()
     }
 
     pub fn add(&self, other: &Ratio) -> Ratio {
-        Self(&self.0 + &other.0)
+        let (a, b) = (&self.num * &other.den, &other.num * &self.den);
+        let den = &self.den * &other.den;
+        let (negative, num) = if self.negative == other.negative {
+            (self.negative, a + b)
+        } else if a >= b {
+            (self.negative, a - b)
+        } else {
+            (other.negative, b - a)
+        };
+        Self { negative, num, den }.tidy()
     }
 
     pub fn sub(&self, other: &Ratio) -> Ratio {
-        Self(&self.0 - &other.0)
+        self.add(&other.neg())
     }
 
     pub fn mul(&self, other: &Ratio) -> Ratio {
-        Self(&self.0 * &other.0)
+        Self { negative: self.negative != other.negative, num: &self.num * &other.num, den: &self.den * &other.den }
+            .tidy()
     }
 
     /// `self / other`, or `None` when `other` is zero.
     pub fn div(&self, other: &Ratio) -> Option<Ratio> {
-        (!other.is_zero()).then(|| Self(&self.0 / &other.0))
+        if other.is_zero() {
+            return None;
+        }
+        let (num, den) = (&self.num * &other.den, &self.den * &other.num);
+        Some(Self { negative: self.negative != other.negative, num, den }.tidy())
     }
 
     /// `1 − self`: a reduction from the ratio of current to baseline.
     pub fn one_minus(&self) -> Ratio {
-        Self(BigRational::one() - &self.0)
+        Ratio::from_int(1).sub(self)
     }
 
     /// The largest integer at most `self`, for non-negative values; `None` for negative ones or past `u128`.
@@ -90,7 +126,7 @@ impl Ratio {
         if self.is_negative() {
             return None;
         }
-        (self.0.numer() / self.0.denom()).to_u128()
+        (&self.num / &self.den).to_u128()
     }
 
     /// Rounds half-up to an integer (non-negative values only): `floor(x + 1/2)`.
@@ -98,23 +134,78 @@ impl Ratio {
         if self.is_negative() {
             return None;
         }
-        let den = self.0.denom();
-        ((self.0.numer() * 2u8 + den) / (den * 2u8)).to_u128()
+        (((&self.num << 1u8) + &self.den) / (&self.den << 1u8)).to_u128()
     }
 
     /// The nearest `f64` (ties to even): only for output.
     pub fn to_f64(&self) -> f64 {
-        self.0.to_f64().expect("a big rational always has a nearest f64")
+        if self.num.is_zero() {
+            return 0.0;
+        }
+        // Scale so that the integer quotient carries 66 or 67 significant bits, then scale back.
+        let shift = 66 - (self.num.bits() as i64 - self.den.bits() as i64);
+        let (q, r) = if shift >= 0 {
+            (&self.num << shift as u64).div_rem(&self.den)
+        } else {
+            self.num.div_rem(&(&self.den << (-shift) as u64))
+        };
+        // A sticky bit keeps a remainder from rounding as if the quotient were exact.
+        let q = q.to_u128().unwrap_or(u128::MAX) | u128::from(!r.is_zero());
+        let magnitude = scale_by_power_of_two(q as f64, -shift);
+        if self.negative { -magnitude } else { magnitude }
+    }
+}
+
+/// `x × 2^e` without overflowing the intermediate powers.
+fn scale_by_power_of_two(mut x: f64, mut e: i64) -> f64 {
+    while e > 0 {
+        let step = e.min(1000);
+        x *= 2f64.powi(step as i32);
+        e -= step;
+    }
+    while e < 0 {
+        let step = (-e).min(1000);
+        x /= 2f64.powi(step as i32);
+        e += step;
+    }
+    x
+}
+
+impl PartialEq for Ratio {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ratio {}
+
+impl Ord for Ratio {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self.is_negative(), other.is_negative()) {
+            (false, true) => Ordering::Greater,
+            (true, false) => Ordering::Less,
+            (negative, _) => {
+                let magnitude = (&self.num * &other.den).cmp(&(&other.num * &self.den));
+                if negative { magnitude.reverse() } else { magnitude }
+            }
+        }
+    }
+}
+
+impl PartialOrd for Ratio {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
 impl fmt::Debug for Ratio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let part = |n: &BigInt| match n.to_i128() {
+        let part = |n: &BigUint| match n.to_u128() {
             Some(n) => n.to_string(),
             None => format!("({} bits)", n.bits()),
         };
-        write!(f, "{}/{} (≈{})", part(self.0.numer()), part(self.0.denom()), self.to_f64())
+        let sign = if self.is_negative() { "-" } else { "" };
+        write!(f, "{sign}{}/{} (≈{})", part(&self.num), part(&self.den), self.to_f64())
     }
 }
 
@@ -136,7 +227,7 @@ impl Money {
     }
 
     pub fn from_dong(n: u128) -> Self {
-        Self(Ratio(BigRational::from_integer(BigInt::from(n))))
+        Self(Ratio { negative: false, num: BigUint::from(n), den: BigUint::one() })
     }
 
     /// An exact amount; `None` if it is negative.
@@ -237,7 +328,7 @@ impl UnitSum {
         if fraction.is_zero() {
             return;
         }
-        let (fnum, fden) = (fraction.0.numer().magnitude(), fraction.0.denom().magnitude());
+        let (fnum, fden) = (&fraction.num, &fraction.den);
         let (whole, rest) = fnum.div_rem(fden);
         self.whole += whole.to_u128().expect("a sum of shares far inside u128");
         // num/den + rest/fden over den × fden: exact, if not in lowest terms.
@@ -364,7 +455,8 @@ mod tests {
         }
 
         fn reference(r: &Ratio) -> BigRational {
-            r.0.clone()
+            let num = BigInt::from(r.num.clone());
+            BigRational::new(if r.negative { -num } else { num }, BigInt::from(r.den.clone()))
         }
 
         /// Naturals from 0 to 320 bits, small ones often, so that carries, equal values and zero turn up.
