@@ -91,7 +91,7 @@ mod view;
 use events::value::{Date, ProcedureCode, Timestamp};
 
 pub use cost::{TariffInForce, Tariffs};
-pub use exact::{Money, Nat, Ratio};
+pub use exact::{Money, Ratio};
 pub use programmes::ProgrammeProgress;
 pub use projection::{Applied, ApplyError, Moment, Prepared, Projection, StreamKey, ToFold};
 pub use reductions::{Group, GroupBy, Reductions};
