@@ -4,6 +4,14 @@
 //! have denominators that differ per terminal, so a group's exact total can outgrow `u128`. These types
 //! keep every figure exact until the wire, where money is rounded half-up to the đồng and ratios become
 //! the nearest `f64` (more than the 9 significant digits the SPEC asks for).
+//!
+//! Why a `Ratio` is reduced only while both parts fit in `u128` (measured side by side on BENCH.md's data
+//! set, 200 000 procedures / 10 M events, against the hand-written big numbers this replaced, three runs
+//! each): with `num-rational`'s `BigRational`, always in lowest terms, a live update after one event took
+//! p50 6.9 ms instead of 0.11 ms (the gcds of the share fractions' big parts, on every operation); with
+//! `BigUint` parts reduced only while they fit in `u128`, p50 0.082 ms against 0.113 ms, p99 1.49 against
+//! 1.78 ms; reductions as of a random date p50 52.3 against 50.6 ms; the rebuild 1.41 M against 1.40 M
+//! events/s (`p30 bench live-update|as-of|rebuild --data-dir …`).
 
 use std::cmp::Ordering;
 use std::fmt;
