@@ -4,6 +4,15 @@
 //! have denominators that differ per terminal, so a group's exact total can outgrow `u128`. These types
 //! keep every figure exact until the wire, where money is rounded half-up to the đồng and ratios become
 //! the nearest `f64` (more than the 9 significant digits the SPEC asks for).
+//!
+//! Why `Ratio` is ours and not `num-rational`'s `BigRational`: `BigRational` reduces every result by a gcd
+//! (num-bigint's is Stein's, bit by bit), and the shares' sums have denominators thousands of bits long.
+//! Measured side by side on the 10 M-event data set (`p30 bench live-update`, 3 runs each, alternating,
+//! medians), the live figures after one event took 6.95 ms at p50 (204 ms at p99) on `BigRational`, against
+//! 0.113 ms (2.04 ms) on the hand-written limbs this replaced. So `Ratio` keeps their rule — reduce only
+//! while both parts fit in `u128` — and only the limb arithmetic (and the long division, formerly bit by
+//! bit) is num-bigint's: against the hand-written limbs, live-update p50 ×0.72, as-of p50 ×0.98, rebuild
+//! ×1.01 (5, 11 and 2 runs each). The property tests below hold it against `num-rational`.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -20,7 +29,7 @@ fn gcd_u128(mut a: u128, mut b: u128) -> u128 {
     a
 }
 
-pub(crate) fn gcd_u64(a: u64, b: u64) -> u64 {
+fn gcd_u64(a: u64, b: u64) -> u64 {
     gcd_u128(u128::from(a), u128::from(b)) as u64
 }
 
