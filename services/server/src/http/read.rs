@@ -44,12 +44,7 @@ fn ndjson(lines: Vec<u8>) -> Response {
 read_query! {
     /// The parameters of a time-travelling read: valid time, transaction time.
     MomentQuery {
-        /// Valid time: what was in effect on this date. Default: today in Vietnam.
-        as_of: Option<Date>,
-        /// Transaction time: what had been recorded by then, RFC 3339 with an offset, or a date meaning the
-        /// end of that day in Vietnam. Default: now.
-        #[param(value_type = Option<KnownAt>)]
-        known_at: Option<Timestamp>,
+        ..moment,
     }
 }
 
@@ -71,12 +66,7 @@ impl ReadQuery for MomentQuery {
 read_query! {
     /// The parameters of a read of the figures: a moment and the baseline they are measured from.
     FiguresQuery {
-        /// Valid time: what was in effect on this date. Default: today in Vietnam.
-        as_of: Option<Date>,
-        /// Transaction time: what had been recorded by then, RFC 3339 with an offset, or a date meaning the
-        /// end of that day in Vietnam. Default: now.
-        #[param(value_type = Option<KnownAt>)]
-        known_at: Option<Timestamp>,
+        ..moment,
         /// Measure reductions from this date. Default: the earliest counted registration; `as_of` before it
         /// is a 400.
         baseline_on: Option<Date>,
@@ -251,12 +241,7 @@ read_query! {
         /// Page size.
         #[param(required = false, minimum = 1, maximum = 1000, default = 100)]
         limit: u64,
-        /// Valid time: what was in effect on this date. Default: today in Vietnam.
-        as_of: Option<Date>,
-        /// Transaction time: what had been recorded by then, RFC 3339 with an offset, or a date meaning the
-        /// end of that day in Vietnam. Default: now.
-        #[param(value_type = Option<KnownAt>)]
-        known_at: Option<Timestamp>,
+        ..moment,
         /// Accepted as on every procedure read; the list has no figures it changes.
         #[allow(dead_code)] // Parsed, so that a bad date is a 400 as on the other procedure reads.
         baseline_on: Option<Date>,
@@ -382,12 +367,7 @@ read_query! {
         /// How to group the roots (by their baseline attributes).
         #[param(required = false)]
         group_by: GroupBy,
-        /// Valid time: what was in effect on this date. Default: today in Vietnam.
-        as_of: Option<Date>,
-        /// Transaction time: what had been recorded by then, RFC 3339 with an offset, or a date meaning the
-        /// end of that day in Vietnam. Default: now.
-        #[param(value_type = Option<KnownAt>)]
-        known_at: Option<Timestamp>,
+        ..moment,
         /// Measure reductions from this date. Default: the earliest counted registration; `as_of` before it
         /// is a 400.
         baseline_on: Option<Date>,

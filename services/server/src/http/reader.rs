@@ -30,7 +30,28 @@ pub trait ReadQuery: Sized + Send {
 
 /// Defines a query struct whose fields are its parameters, documented by `IntoParams`, and `FIELDS`, their
 /// names in order: one list for the document and for the refusal of unknown parameters.
+///
+/// `..moment,` stands for the two parameters of every time-travelling read, `as_of` and `known_at`, with
+/// their one description.
 macro_rules! read_query {
+    ($(#[$meta:meta])* $name:ident {
+        $( $(#[$before_meta:meta])* $before:ident : $before_ty:ty , )*
+        ..moment,
+        $( $(#[$after_meta:meta])* $after:ident : $after_ty:ty ),* $(,)?
+    }) => {
+        read_query! {
+            $(#[$meta])* $name {
+                $( $(#[$before_meta])* $before : $before_ty , )*
+                /// Valid time: what was in effect on this date. Default: today in Vietnam.
+                as_of: Option<Date>,
+                /// Transaction time: what had been recorded by then, RFC 3339 with an offset, or a date meaning the
+                /// end of that day in Vietnam. Default: now.
+                #[param(value_type = Option<KnownAt>)]
+                known_at: Option<Timestamp>,
+                $( $(#[$after_meta])* $after : $after_ty , )*
+            }
+        }
+    };
     ($(#[$meta:meta])* $name:ident { $( $(#[$field_meta:meta])* $field:ident : $ty:ty ),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, utoipa::IntoParams)]
