@@ -22,6 +22,9 @@ pub enum AppendError {
     Unavailable(#[from] Unavailable),
     #[error("the event log is closed")]
     Closed,
+    /// Another node wrote at the log position this append was decided at: decide again, caught up.
+    #[error("another node wrote first at this position of the cluster's log")]
+    Superseded,
 }
 
 /// Why the log cannot write now: what failed, with the storage engine's error as the cause. Shared by
@@ -41,6 +44,12 @@ pub enum Unavailable {
     /// What the append must check could not be read.
     #[error("the event log cannot read what the append checks")]
     Read(#[source] Arc<ReadError>),
+    /// This data dir is a node's copy of a cluster's log: it takes events only from the cluster.
+    #[error("this data dir is a copy of a cluster's log (P30_LOG); it takes writes only from the cluster")]
+    FollowerCopy,
+    /// The cluster's log cannot be reached or did not answer (a node of a cluster).
+    #[error("the cluster's log cannot be reached: {0}")]
+    Cluster(String),
     /// The command index names events the log does not hold.
     #[error("the command index of {command_id:?} is corrupt")]
     CorruptCommandIndex { command_id: String },
@@ -80,6 +89,8 @@ pub enum OpenError {
     Storage { path: PathBuf, source: fjall::Error },
     #[error("cannot read the log")]
     Read(#[source] ReadError),
+    #[error("the data dir {} holds a single machine's log, not a copy of a cluster's: serve it without --cluster, or copy it into the cluster with p30 migrate", path.display())]
+    NotAFollower { path: PathBuf },
 }
 
 impl OpenError {

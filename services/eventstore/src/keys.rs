@@ -1,4 +1,4 @@
-//! The on-disk layout: four fjall keyspaces written together in one atomic batch per commit.
+//! The on-disk layout: five fjall keyspaces written together in one atomic batch per commit.
 //!
 //! | keyspace   | key                              | value                                         |
 //! | ---------- | -------------------------------- | --------------------------------------------- |
@@ -6,6 +6,7 @@
 //! | `streams`  | stream ++ 0x00 ++ version (u64 BE) | seq (u64 BE)                                |
 //! | `heads`    | stream                           | version of its last event (u64 BE)            |
 //! | `commands` | command id (UTF-8)               | fingerprint (32) ++ first seq (u64 BE) ++ count (u32 BE) |
+//! | `follow`   | `P30_LOG` (a follower copy only)  | the cluster log's message last applied (u64 BE) |
 //!
 //! The chain hash of event n is SHA-256(chain hash of n−1 ++ encoded event n); before seq 1 it is 32
 //! zero bytes. Stream names never contain 0x00, so a stream's keys are exactly those with its prefix.
@@ -20,6 +21,7 @@ pub const EVENTS: &str = "events";
 pub const STREAMS: &str = "streams";
 pub const HEADS: &str = "heads";
 pub const COMMANDS: &str = "commands";
+pub const FOLLOW: &str = "follow";
 
 pub type Hash = [u8; 32];
 

@@ -11,7 +11,9 @@
 
 mod cache;
 mod error;
+mod follow;
 mod keys;
+mod sequencer;
 mod verify;
 mod writer;
 
@@ -26,7 +28,9 @@ use uuid::Uuid;
 
 pub use cache::StreamEvents;
 pub use error::{AppendError, OpenError, ReadError, Unavailable};
+pub use follow::{ApplyError, COMMIT_FORMAT, Commit, CommittedCommand, StoredEvent};
 pub use keys::Hash;
+pub use sequencer::{SequencedAppend, Sequencer, Stored};
 pub use verify::{VerifyError, VerifyReport, verify};
 
 /// What an append expects of a stream's version before it writes.
@@ -104,6 +108,8 @@ pub(crate) struct Store {
     pub streams: Keyspace,
     pub heads: Keyspace,
     pub commands: Keyspace,
+    /// A follower copy's position in the cluster's log (see `follow`); empty on a single machine.
+    pub follow: Keyspace,
 }
 
 impl Store {
@@ -115,6 +121,7 @@ impl Store {
             streams: ks(keys::STREAMS)?,
             heads: ks(keys::HEADS)?,
             commands: ks(keys::COMMANDS)?,
+            follow: ks(keys::FOLLOW)?,
             db,
         })
     }
@@ -127,6 +134,11 @@ impl Store {
         let (hash, _) =
             keys::split_event_value(&v).ok_or(ReadError::Corrupt { seq, problem: "value too short".into() })?;
         Ok((seq, hash))
+    }
+
+    /// The position in the cluster's log a follower copy has applied, if this is one.
+    pub fn follow_position(&self) -> Result<Option<u64>, ReadError> {
+        Ok(self.follow.get(follow::POSITION_KEY)?.as_deref().and_then(keys::read_u64))
     }
 
     pub fn read_event(&self, seq: u64) -> Result<Option<Event>, ReadError> {
@@ -152,8 +164,20 @@ pub(crate) struct Request {
     pub reply: oneshot::Sender<Result<Appended, AppendError>>,
 }
 
+/// Where a follower copy stands: the last message applied and the log's tail after it.
+#[derive(Clone, Copy, Debug)]
+struct Followed {
+    position: u64,
+    head: u64,
+    hash: Hash,
+    last_recorded: Timestamp,
+}
+
 struct Shared {
     store: Store,
+    clock: Clock,
+    /// Some for a follower copy, which takes events only from `apply` (and applies one message at a time).
+    followed: Option<Mutex<Followed>>,
     cache: Arc<Mutex<cache::StreamCache>>,
     path: PathBuf,
     durable: watch::Sender<u64>,
@@ -174,9 +198,19 @@ impl std::fmt::Debug for Log {
 }
 
 impl Log {
-    /// Opens (or creates) the log in `dir`, recovering whatever the last process left durable.
+    /// Opens (or creates) the log in `dir`, recovering whatever the last process left durable. A
+    /// follower copy opens too, for reading; it refuses appends (they go to the cluster).
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
-        let dir = dir.as_ref();
+        Self::open_as(dir.as_ref(), options, false)
+    }
+
+    /// Opens (or creates, in an empty dir) a follower copy of a cluster's log; a data dir holding a
+    /// single machine's log is refused.
+    pub fn open_follower(dir: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
+        Self::open_as(dir.as_ref(), options, true)
+    }
+
+    fn open_as(dir: &Path, options: Options, follower: bool) -> Result<Self, OpenError> {
         std::fs::create_dir_all(dir).map_err(|e| OpenError::Io { path: dir.to_owned(), source: e })?;
         let store = Store::open(dir)?;
         let (head, hash) = store.tail().map_err(OpenError::Read)?;
@@ -184,30 +218,141 @@ impl Log {
             Some(e) => e.recorded_at,
             None => Timestamp::default(),
         };
+        let mut position = store.follow_position().map_err(OpenError::Read)?;
+        if follower && position.is_none() {
+            if head > 0 {
+                return Err(OpenError::NotAFollower { path: dir.to_owned() });
+            }
+            store.follow.insert(follow::POSITION_KEY, 0u64.to_be_bytes()).map_err(|e| OpenError::from_fjall(dir, e))?;
+            store.db.persist(fjall::PersistMode::SyncAll).map_err(|e| OpenError::from_fjall(dir, e))?;
+            position = Some(0);
+        }
         let (durable, _) = watch::channel(head);
-        let (tx, rx) = mpsc::channel();
         let cache = Arc::new(Mutex::new(cache::StreamCache::new(head, options.stream_cache_events)));
-        let handle = writer::start(writer::Start {
-            store: store.clone(),
-            cache: cache.clone(),
-            durable: durable.clone(),
-            options,
-            head,
-            hash,
-            last_recorded,
-            requests: rx,
-        })
-        .map_err(|e| OpenError::Io { path: dir.to_owned(), source: e })?;
+        let clock = options.clock.clone();
+        let (requests, writer) = match position {
+            Some(_) => (None, None),
+            None => {
+                let (tx, rx) = mpsc::channel();
+                let handle = writer::start(writer::Start {
+                    store: store.clone(),
+                    cache: cache.clone(),
+                    durable: durable.clone(),
+                    options,
+                    head,
+                    hash,
+                    last_recorded,
+                    requests: rx,
+                })
+                .map_err(|e| OpenError::Io { path: dir.to_owned(), source: e })?;
+                (Some(tx), Some(handle))
+            }
+        };
+        let followed = position.map(|position| Mutex::new(Followed { position, head, hash, last_recorded }));
         Ok(Self {
             shared: Arc::new(Shared {
                 store,
+                clock,
+                followed,
                 cache,
                 path: dir.to_owned(),
                 durable,
-                requests: Mutex::new(Some(tx)),
-                writer: Mutex::new(Some(handle)),
+                requests: Mutex::new(requests),
+                writer: Mutex::new(writer),
             }),
         })
+    }
+
+    /// True for a follower copy of a cluster's log.
+    pub fn is_follower(&self) -> bool {
+        self.shared.followed.is_some()
+    }
+
+    /// A follower copy's position in the cluster's log: the last message applied (0 for none).
+    pub fn follow_position(&self) -> Option<u64> {
+        self.followed().map(|f| f.position)
+    }
+
+    fn followed(&self) -> Option<Followed> {
+        self.shared.followed.as_ref().map(|f| *f.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The last event's seq and chain hash.
+    pub fn tail(&self) -> Result<(u64, Hash), ReadError> {
+        if let Some(f) = self.followed() {
+            return Ok((f.head, f.hash));
+        }
+        self.shared.store.tail()
+    }
+
+    /// For a follower copy: its position in the cluster's log and a sequencer that continues the log
+    /// from there (what a node's writer decides new appends with).
+    pub fn sequencer(&self) -> Option<(u64, Sequencer)> {
+        let f = self.followed()?;
+        let sequencer =
+            Sequencer::new(self.shared.store.clone(), self.shared.clock.clone(), f.head, f.hash, f.last_recorded);
+        Some((f.position, sequencer))
+    }
+
+    /// Applies message `position` of the cluster's log to a follower copy: checks that every event
+    /// continues the chain, the seqs and its stream's versions, writes them with their stream index
+    /// and commands and the new position in one batch, then moves the head. Returns the new head.
+    pub fn apply(&self, position: u64, commit: &Commit) -> Result<u64, ApplyError> {
+        let followed = self.shared.followed.as_ref().ok_or(ApplyError::NotAFollower)?;
+        let mut followed = followed.lock().unwrap_or_else(|p| p.into_inner());
+        let diverged = |problem: String| ApplyError::Diverged { position, problem };
+        if position != followed.position + 1 {
+            return Err(diverged(format!("this copy has applied message {}", followed.position)));
+        }
+        let store = &self.shared.store;
+        let mut batch = store.db.batch().durability(Some(fjall::PersistMode::Buffer));
+        let (mut head, mut hash, mut last_recorded) = (followed.head, followed.hash, followed.last_recorded);
+        let mut versions: std::collections::HashMap<String, u64> = Default::default();
+        let mut written = Vec::with_capacity(commit.events());
+        for command in &commit.commands {
+            let first = head + 1;
+            for stored in &command.events {
+                let event = codec::decode(&stored.encoded)
+                    .map_err(|e| ApplyError::Malformed { position, problem: e.to_string() })?;
+                if event.seq != head + 1 {
+                    return Err(diverged(format!("event {} follows event {head}", event.seq)));
+                }
+                if keys::chain(&hash, &stored.encoded) != stored.hash {
+                    return Err(diverged(format!("event {} does not continue the hash chain", event.seq)));
+                }
+                let name = event.stream.name();
+                let version = match versions.get(&name) {
+                    Some(v) => *v,
+                    None => store.stream_version(&name)?,
+                };
+                if event.version != version + 1 {
+                    return Err(diverged(format!(
+                        "event {} is version {} of {name}, at {version}",
+                        event.seq, event.version
+                    )));
+                }
+                versions.insert(name, event.version);
+                sequencer::stage_event(store, &mut batch, &event, &stored.as_stored());
+                (head, hash, last_recorded) = (event.seq, stored.hash, event.recorded_at);
+                written.push(event);
+            }
+            if let Some(id) = &command.command_id
+                && head >= first
+            {
+                let count = u32::try_from(head - first + 1).unwrap_or(u32::MAX);
+                batch.insert(
+                    &store.commands,
+                    id.as_bytes().to_vec(),
+                    keys::command_value(&command.fingerprint, first, count),
+                );
+            }
+        }
+        batch.insert(&store.follow, follow::POSITION_KEY, position.to_be_bytes());
+        batch.commit().map_err(ApplyError::Write)?;
+        *followed = Followed { position, head, hash, last_recorded };
+        self.cache().committed(&written, head);
+        self.shared.durable.send_replace(head);
+        Ok(head)
     }
 
     pub fn path(&self) -> &Path {
@@ -217,6 +362,9 @@ impl Log {
     fn send(&self, append: Append) -> Result<oneshot::Receiver<Result<Appended, AppendError>>, AppendError> {
         if append.events.is_empty() {
             return Err(AppendError::Empty);
+        }
+        if self.is_follower() {
+            return Err(AppendError::Unavailable(Unavailable::FollowerCopy));
         }
         let (reply, rx) = oneshot::channel();
         let guard = self.shared.requests.lock().unwrap_or_else(|p| p.into_inner());

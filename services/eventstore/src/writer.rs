@@ -12,18 +12,17 @@
 //! writes (fjall itself refuses further writes after a failed fsync): every append from then on is
 //! answered `Unavailable`, and a restart recovers what is durable.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use events::value::Timestamp;
-use events::{Event, SCHEMA_VERSION, StreamId, codec};
 use fjall::PersistMode;
 use tokio::sync::watch;
 
 use crate::cache::StreamCache;
-use crate::keys::{self, Hash};
-use crate::{AppendError, Appended, ExpectedVersion, Options, Request, Store, Unavailable};
+use crate::keys::Hash;
+use crate::sequencer::{self, Sequencer};
+use crate::{AppendError, Appended, Options, Request, Store, Unavailable};
 
 /// A group checked and encoded, waiting for its fsync.
 struct Staged {
@@ -35,17 +34,10 @@ struct Staged {
 
 pub(crate) struct Stager {
     store: Store,
-    options: Options,
+    max_group: usize,
     failed: Arc<AtomicBool>,
     durable: watch::Receiver<u64>,
-    /// Last staged seq and its chain hash.
-    head: u64,
-    hash: Hash,
-    last_recorded: Timestamp,
-    /// Stream versions as of the last staged event.
-    versions: HashMap<StreamId, u64>,
-    /// Commands staged but perhaps not yet durable, so not yet in the `commands` keyspace.
-    in_flight: HashMap<String, (Hash, Vec<Event>)>,
+    sequencer: Sequencer,
 }
 
 /// What the two stages start from.
@@ -69,15 +61,11 @@ pub(crate) fn start(start: Start) -> std::io::Result<std::thread::JoinHandle<()>
     let committer = Committer { store: store.clone(), cache, durable: durable.clone(), failed: failed.clone() };
     let max_group = options.max_group;
     let stager = Stager {
+        sequencer: Sequencer::new(store.clone(), options.clock.clone(), head, hash, last_recorded),
         store,
-        options,
+        max_group,
         failed: failed.clone(),
         durable: durable.subscribe(),
-        head,
-        hash,
-        last_recorded,
-        versions: HashMap::new(),
-        in_flight: HashMap::new(),
     };
     let committer =
         std::thread::Builder::new().name("p30-log-commit".into()).spawn(move || committer.run(staged_rx, max_group))?;
@@ -152,7 +140,7 @@ impl Stager {
     fn run(mut self, requests: mpsc::Receiver<Request>, staged: mpsc::SyncSender<Staged>) {
         while let Ok(first) = requests.recv() {
             let mut group = vec![first];
-            while group.len() < self.options.max_group.max(1) {
+            while group.len() < self.max_group.max(1) {
                 match requests.try_recv() {
                     Ok(r) => group.push(r),
                     Err(_) => break,
@@ -166,11 +154,9 @@ impl Stager {
     }
 
     fn stage_group(&mut self, requests: Vec<Request>) -> Staged {
-        let durable = *self.durable.borrow();
-        self.in_flight.retain(|_, (_, events)| events.last().is_some_and(|e| e.seq > durable));
-        let recorded_at = (self.options.clock)().max(self.last_recorded);
-        self.last_recorded = recorded_at;
-        let before = self.head;
+        self.sequencer.written_through(*self.durable.borrow());
+        let recorded_at = self.sequencer.stamp();
+        let before = self.sequencer.head();
         // Written without a sync of its own: the committer fsyncs once for every batch it writes.
         let mut batch = self.store.db.batch().durability(None);
         let mut answers = Vec::with_capacity(requests.len());
@@ -178,112 +164,14 @@ impl Stager {
             let result = if self.failed.load(Ordering::SeqCst) {
                 Err(AppendError::Unavailable(Unavailable::Stopped))
             } else {
-                self.stage(&mut batch, &mut request, recorded_at)
+                self.sequencer.sequence(&mut request.append, recorded_at).map(|sequenced| {
+                    sequencer::stage_into(&self.store, &mut batch, &sequenced);
+                    sequenced.appended
+                })
             };
             answers.push((request, result));
         }
-        Staged { head: self.head, batch: (self.head > before).then_some(batch), answers }
-    }
-
-    fn version(&mut self, stream: &StreamId) -> Result<u64, AppendError> {
-        if let Some(v) = self.versions.get(stream) {
-            return Ok(*v);
-        }
-        let v = self.store.stream_version(&stream.name()).map_err(Unavailable::from)?;
-        self.versions.insert(stream.clone(), v);
-        Ok(v)
-    }
-
-    /// Checks one append and adds its events to the batch.
-    fn stage(
-        &mut self,
-        batch: &mut fjall::OwnedWriteBatch,
-        request: &mut Request,
-        recorded_at: Timestamp,
-    ) -> Result<Appended, AppendError> {
-        let append = &mut request.append;
-        if let Some(id) = &append.command_id
-            && let Some((fingerprint, events)) = self.first_attempt(id)?
-        {
-            return if fingerprint == append.fingerprint {
-                Ok(Appended { events, replayed: true })
-            } else {
-                Err(AppendError::CommandIdReused { command_id: id.clone() })
-            };
-        }
-        for (stream, expected) in &append.expected {
-            let current = self.version(stream)?;
-            let ok = match expected {
-                ExpectedVersion::Any => true,
-                ExpectedVersion::NoStream => current == 0,
-                ExpectedVersion::Exactly(v) => current == *v,
-            };
-            if !ok {
-                return Err(AppendError::Conflict { stream: stream.clone(), expected: *expected, current });
-            }
-        }
-        // Look every version up before staging anything, so a failed lookup leaves the batch untouched.
-        let mut versions = HashMap::new();
-        for new in &append.events {
-            if !versions.contains_key(&new.stream) {
-                versions.insert(new.stream.clone(), self.version(&new.stream)?);
-            }
-        }
-        let mut written = Vec::with_capacity(append.events.len());
-        // The events move into the log; the request keeps only what identifies it.
-        for new in std::mem::take(&mut append.events) {
-            let version = versions.get(&new.stream).copied().unwrap_or_default() + 1;
-            versions.insert(new.stream.clone(), version);
-            let seq = self.head + 1;
-            let event = Event {
-                event_id: keys::event_id(seq, recorded_at),
-                seq,
-                stream: new.stream,
-                version,
-                schema_version: SCHEMA_VERSION,
-                recorded_at,
-                effective_on: new.effective_on,
-                actor: append.actor.clone(),
-                command_id: append.command_id.clone(),
-                legal_basis: new.legal_basis,
-                note: new.note,
-                change: new.change,
-            };
-            let encoded = codec::encode(&event);
-            let hash = keys::chain(&self.hash, &encoded);
-            let stream = event.stream.name();
-            batch.insert(&self.store.events, keys::seq_key(seq), keys::event_value(&hash, &encoded));
-            batch.insert(&self.store.streams, keys::stream_key(&stream, version), keys::seq_key(seq));
-            batch.insert(&self.store.heads, stream.as_bytes().to_vec(), version.to_be_bytes());
-            self.head = seq;
-            self.hash = hash;
-            written.push(event);
-        }
-        self.versions.extend(versions);
-        if let Some(id) = &append.command_id {
-            let count = u32::try_from(written.len()).unwrap_or(u32::MAX);
-            let value = keys::command_value(&append.fingerprint, written[0].seq, count);
-            batch.insert(&self.store.commands, id.as_bytes().to_vec(), value);
-            self.in_flight.insert(id.clone(), (append.fingerprint, written.clone()));
-        }
-        Ok(Appended { events: written, replayed: false })
-    }
-
-    /// The fingerprint and events of an earlier attempt with this command id, staged or durable.
-    fn first_attempt(&self, id: &str) -> Result<Option<(Hash, Vec<Event>)>, AppendError> {
-        if let Some((fingerprint, events)) = self.in_flight.get(id) {
-            return Ok(Some((*fingerprint, events.clone())));
-        }
-        let corrupt = || Unavailable::CorruptCommandIndex { command_id: id.to_owned() };
-        let Some(v) = self.store.commands.get(id.as_bytes()).map_err(Unavailable::from)? else {
-            return Ok(None);
-        };
-        let (fingerprint, first, count) = keys::parse_command_value(&v).ok_or_else(corrupt)?;
-        let mut events = Vec::with_capacity(count as usize);
-        for seq in first..first + u64::from(count) {
-            let event = self.store.read_event(seq).map_err(Unavailable::from)?.ok_or_else(corrupt)?;
-            events.push(event);
-        }
-        Ok(Some((fingerprint, events)))
+        let head = self.sequencer.head();
+        Staged { head, batch: (head > before).then_some(batch), answers }
     }
 }
